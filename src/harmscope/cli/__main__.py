@@ -1,0 +1,5 @@
+import sys
+
+from harmscope.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,11 @@
+"""`harmscope datasets` (placeholder: being written)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser("datasets", help="(not yet available)")
+    p.set_defaults(func=None)

@@ -1,0 +1,1 @@
+"""Dataset loaders -> PromptRecord (placeholder: being written)."""

@@ -1,0 +1,83 @@
+"""The encoder interface and the batching/caching machinery every encoder shares."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from harmscope._progress import progress
+from harmscope.encoders._cache import EmbeddingCache
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Text -> vectors. ``encode`` returns a float32 array of shape (n_texts, dim)."""
+
+    id: str
+
+    def encode(self, texts: Sequence[str], /) -> NDArray[np.float32]: ...
+
+
+class BatchedEncoder:
+    """Base class: subclasses implement ``_encode_batch``; this adds batching, progress and the cache.
+
+    Texts already in the on-disk cache (keyed by encoder id + SHA-256 of the text) are not recomputed,
+    so a second run of the same task only pays for loading the cache.
+    """
+
+    id: str = "base"
+    batch_size: int = 32
+
+    def __init__(self, *, use_cache: bool = True) -> None:
+        self.use_cache = use_cache
+        self._cache: EmbeddingCache | None = None
+
+    # -- to implement -------------------------------------------------------------------------------
+    def _encode_batch(self, texts: list[str]) -> NDArray[np.float32]:
+        """Encode one batch; shape (len(texts), dim)."""
+        raise NotImplementedError
+
+    # -- shared ------------------------------------------------------------------------------------
+    @property
+    def cache(self) -> EmbeddingCache:
+        if self._cache is None:
+            self._cache = EmbeddingCache(self.id)
+        return self._cache
+
+    def encode(self, texts: Sequence[str], /) -> NDArray[np.float32]:
+        """Encode ``texts``; array of shape (len(texts), dim), float32, row i for texts[i]."""
+        texts = _check_texts(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        cached = self.cache.get_many(texts) if self.use_cache else [None] * len(texts)
+        missing = sorted({t for t, v in zip(texts, cached) if v is None})
+        fresh: dict[str, NDArray[np.float32]] = {}
+        if missing:
+            batches = [missing[i:i + self.batch_size] for i in range(0, len(missing), self.batch_size)]
+            for batch in progress(batches, total=len(batches), desc=f"encode {self.id}", unit="batch"):
+                vectors = np.asarray(self._encode_batch(batch), dtype=np.float32)
+                if vectors.shape[0] != len(batch):
+                    raise RuntimeError(f"encoder {self.id} returned {vectors.shape[0]} rows for {len(batch)}")
+                fresh.update(zip(batch, vectors))
+            if self.use_cache:
+                self.cache.put_many(fresh)
+        rows = [v if v is not None else fresh[t] for t, v in zip(texts, cached)]
+        return np.stack(rows).astype(np.float32, copy=False)
+
+    @property
+    def dim(self) -> int:
+        """Vector width; subclasses that know it without a forward pass override this."""
+        return int(self._encode_batch(["dimension probe"]).shape[1])
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("encode() takes a sequence of strings, not one string; wrap it in a list")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise TypeError(f"encode(): item {i} is {type(t).__name__}, expected str")
+    return out
