@@ -1,1 +1,33 @@
-"""Dataset loaders -> PromptRecord (placeholder: being written)."""
+"""Dataset loaders: every public safety-prompt set in the shared data folder, and path-based loaders for
+benchmarks that are not shipped, all returning :class:`~harmscope.types.PromptRecord` lists.
+
+>>> from harmscope.data import load_dataset
+>>> records = load_dataset("xstest")                      # doctest: +SKIP
+>>> records = load_dataset("wildguardtest:wgt.parquet")   # doctest: +SKIP
+
+Only the standard library is imported here; pyarrow is imported only to read parquet.
+"""
+
+from __future__ import annotations
+
+from harmscope.data._api import (
+    DatasetInfo,
+    LabelCounts,
+    dataset_info,
+    list_datasets,
+    load_dataset,
+    load_dataset_with_report,
+    registered_names,
+)
+from harmscope.data._base import Loaded
+
+__all__ = [
+    "DatasetInfo",
+    "LabelCounts",
+    "Loaded",
+    "dataset_info",
+    "list_datasets",
+    "load_dataset",
+    "load_dataset_with_report",
+    "registered_names",
+]
