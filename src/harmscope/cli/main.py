@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harmscope.cli._datasets",
     "harmscope.cli._encoders",
     "harmscope.cli._embed_eval",
+    "harmscope.cli._dna_contrast",
 )
 
 
