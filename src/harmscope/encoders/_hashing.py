@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,12 +28,12 @@ class HashingEncoder(BatchedEncoder):
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         for row, text in enumerate(texts):
             words = text.lower().split()
-            for token in words + [a + " " + b for a, b in zip(words, words[1:])]:
+            for token in words + [a + " " + b for a, b in itertools.pairwise(words)]:
                 h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
                 out[row, h % self._dim] += 1.0 if (h >> 63) else -1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1.0, norms)
+        return (out / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
 
-def hashing(**kwargs: int) -> HashingEncoder:
+def hashing(**kwargs: Any) -> HashingEncoder:
     return HashingEncoder(**kwargs)
