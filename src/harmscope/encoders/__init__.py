@@ -5,9 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from harmscope.encoders._base import BatchedEncoder, Encoder
+from harmscope.encoders._hidden_states import (
+    HiddenStateSpec,
+    hidden_states_all_layers,
+    list_lms,
+    parse_hs_name,
+)
 from harmscope.registry import ENCODERS
 
-__all__ = ["BatchedEncoder", "Encoder", "get_encoder", "list_encoders"]
+__all__ = [
+    "BatchedEncoder",
+    "Encoder",
+    "HiddenStateSpec",
+    "get_encoder",
+    "hidden_states_all_layers",
+    "list_encoders",
+    "list_lms",
+    "parse_hs_name",
+]
 
 
 def get_encoder(name: str, /, **options: Any) -> Encoder:
