@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harmscope.cli._encoders",
     "harmscope.cli._embed_eval",
     "harmscope.cli._dna_contrast",
+    "harmscope.cli._bench",
 )
 
 
