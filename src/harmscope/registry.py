@@ -196,6 +196,7 @@ DETECTORS = Registry(
         "probe-mlp": "harmscope.detectors._probe:MLPProbe",
         "prototype": "harmscope.detectors._prototype:PrototypeDetector",
         "ensemble": "harmscope.detectors._ensemble:EnsembleDetector",
+        "safety-analyst": "harmscope.detectors.harm_benefit._detector:SafetyAnalystDetector",
     },
     schemes={},
 )

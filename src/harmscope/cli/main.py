@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harmscope.cli._embed_eval",
     "harmscope.cli._dna_contrast",
     "harmscope.cli._bench",
+    "harmscope.cli._analyze",
 )
 
 

@@ -2,8 +2,9 @@
 and effect taxonomies, a tolerant parser for LLM output, the interpretable aggregation model with
 per-effect explanations, fitting (differential evolution and L-BFGS-B) and steering by policy files.
 
-Trees come from a ``TreeGenerator`` (LLM-written or predicted trees plug in there); everything here runs
-without a model. See docs/safety-analyst.md.
+Trees come from a ``TreeGenerator`` (LLM-written or predicted trees plug in there). The offline
+``TaxonomyTreeGenerator`` predicts trees from sentence embeddings; ``SafetyAnalystDetector`` wraps the
+whole pipeline as a detector. Nothing here loads a model at import. See docs/safety-analyst.md.
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ from harmscope.detectors.harm_benefit._aggregate import (
     load_params,
     save_params,
     sigmoid,
+)
+from harmscope.detectors.harm_benefit._detector import (
+    DetectorValidation,
+    SafetyAnalystDetector,
+    TrainingData,
+    TreeExplanation,
+    default_training_data,
+    fit_default_detector,
+    validate_taxonomy_detector,
 )
 from harmscope.detectors.harm_benefit._fit import (
     ALL_BLOCKS,
@@ -56,6 +66,23 @@ from harmscope.detectors.harm_benefit._synthetic import (
     synthetic_trees,
 )
 from harmscope.detectors.harm_benefit._taxonomy import Category, Hierarchy, Match, Taxonomies, load_taxonomies
+from harmscope.detectors.harm_benefit._taxonomy_generator import (
+    ActionEffects,
+    AirMappingTable,
+    EffectTemplate,
+    Signals,
+    TaxonomyPredictors,
+    TaxonomyTreeGenerator,
+    TreeAgreement,
+    TreeOptions,
+    UnmappedCategoryError,
+    air_category,
+    air_mapping_tables,
+    build_tree,
+    compare_trees,
+    fit_predictors,
+    load_action_effects,
+)
 from harmscope.detectors.harm_benefit._tree import (
     EXTENTS,
     LIKELIHOODS,
@@ -68,12 +95,17 @@ from harmscope.detectors.harm_benefit._tree import (
 )
 
 __all__ = [
-    "ALL_BLOCKS", "DEFAULT_FREE", "EXTENTS", "EXTENT_SYNONYMS", "IMMEDIACY_WORDS", "LIKELIHOODS", "LIKELIHOOD_SYNONYMS",
-    "WEIGHT_TABLES", "Action", "Category", "Contribution", "Dropped", "Effect", "EffectRef", "Explanation",
+    "ALL_BLOCKS", "DEFAULT_FREE", "EXTENTS", "EXTENT_SYNONYMS", "IMMEDIACY_WORDS", "LIKELIHOODS",
+    "LIKELIHOOD_SYNONYMS", "WEIGHT_TABLES", "Action", "ActionEffects", "AirMappingTable", "Category",
+    "Contribution", "DetectorValidation", "Dropped", "Effect", "EffectRef", "EffectTemplate", "Explanation",
     "FitError", "FitResult", "HarmBenefitModel", "HarmBenefitTree", "Hierarchy", "Issue", "Match", "Metrics",
-    "Params", "ParamsError", "ParseResult", "Policy", "PolicyError", "Repair", "Stakeholder", "SyntheticData",
-    "SyntheticTreeGenerator", "Taxonomies", "TreeFeatures", "TreeFeaturizer", "TreeGenerator", "TreeResult",
-    "TreeValidationError", "ValidationReport", "WeightVectors", "apply_policy", "default_params", "evaluate",
-    "fit_de", "fit_lbfgs", "load_params", "load_policy", "load_taxonomies", "merge_trees", "parse_tree",
-    "random_params", "render_tree", "save_params", "sigmoid", "synthetic_trees", "validate_tree",
+    "Params", "ParamsError", "ParseResult", "Policy", "PolicyError", "Repair", "SafetyAnalystDetector",
+    "Signals", "Stakeholder", "SyntheticData", "SyntheticTreeGenerator", "Taxonomies", "TaxonomyPredictors",
+    "TaxonomyTreeGenerator", "TrainingData", "TreeAgreement", "TreeExplanation", "TreeFeatures",
+    "TreeFeaturizer", "TreeGenerator", "TreeOptions", "TreeResult", "TreeValidationError",
+    "UnmappedCategoryError", "ValidationReport", "WeightVectors", "air_category", "air_mapping_tables",
+    "apply_policy", "build_tree", "compare_trees", "default_params", "default_training_data", "evaluate",
+    "fit_de", "fit_default_detector", "fit_lbfgs", "fit_predictors", "load_action_effects", "load_params",
+    "load_policy", "load_taxonomies", "merge_trees", "parse_tree", "random_params", "render_tree",
+    "save_params", "sigmoid", "synthetic_trees", "validate_taxonomy_detector", "validate_tree",
 ]
