@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harmscope.cli._dna_contrast",
     "harmscope.cli._bench",
     "harmscope.cli._analyze",
+    "harmscope.cli._serve",
+    "harmscope.cli._serve_llm",
 )
 
 

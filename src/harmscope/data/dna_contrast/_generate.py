@@ -32,6 +32,7 @@ from harmscope.data.dna_contrast._set import (
     sample_dna,
 )
 from harmscope.errors import DataFormatError, EndpointError
+from harmscope.llm import ChatClient, EndpointRejectedError, EndpointUnreachableError
 from harmscope.types import PromptRecord
 
 SYSTEM_PROMPT = (
@@ -64,8 +65,8 @@ class InvalidReply(ValueError):
     """A model reply that holds no usable set of edits; the message says why (never the prompt text)."""
 
 
-class _FatalEndpoint(EndpointError):
-    """The endpoint refuses every request (bad URL, key or model): retrying other prompts is pointless."""
+_FATAL = (EndpointRejectedError, EndpointUnreachableError)
+"""The endpoint refuses every request (bad URL, key or model) or is down: retrying other prompts is pointless."""
 
 
 @dataclass(frozen=True)
@@ -157,56 +158,19 @@ def parse_edits(reply: str, original: str, *, max_change: float = MAX_CHANGE_RAT
     raise InvalidReply(f"only {len(kept)} valid edits of the {EDITS_PER_PROMPT} needed{detail}")
 
 
-def chat_url(base_url: str) -> str:
-    """``.../chat/completions`` for a base URL given with or without ``/v1`` (or as the full URL)."""
-    url = base_url.rstrip("/")
-    if url.endswith("/chat/completions"):
-        return url
-    if not url.endswith("/v1"):
-        url += "/v1"
-    return url + "/chat/completions"
+@dataclass(frozen=True)
+class _Ask:
+    """One chat request with this run's sampling settings: messages -> the assistant's text."""
+
+    client: ChatClient
+    temperature: float
+    seed: int | None
+
+    def __call__(self, messages: list[dict[str, str]]) -> str:
+        return self.client.complete(messages, temperature=self.temperature, seed=self.seed).text
 
 
-class _ChatClient:
-    """Minimal OpenAI-compatible chat-completions client (thread-safe: one shared httpx.Client)."""
-
-    def __init__(self, base_url: str, model: str, api_key: str | None, timeout: float, temperature: float,
-                 seed: int | None) -> None:
-        import httpx
-
-        self.url, self.model, self.temperature, self.seed = chat_url(base_url), model, temperature, seed
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(timeout=timeout, headers=headers)
-        self._httpx = httpx
-
-    def close(self) -> None:
-        self._http.close()
-
-    def complete(self, messages: list[dict[str, str]]) -> str:
-        """The assistant text of one completion. Raises EndpointError (retryable) or _FatalEndpoint."""
-        payload: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature}
-        if self.seed is not None:
-            payload["seed"] = self.seed
-        try:
-            response = self._http.post(self.url, json=payload)
-        except self._httpx.HTTPError as error:
-            raise EndpointError(f"{self.url}: {type(error).__name__}: {error}") from None
-        if response.status_code in (401, 403, 404):
-            raise _FatalEndpoint(
-                f"{self.url} answered HTTP {response.status_code} ({response.text[:200]!r}); check --base-url, "
-                "--model and the API key variable")
-        if response.status_code >= 400:
-            raise EndpointError(f"{self.url} answered HTTP {response.status_code}")
-        try:
-            content = response.json()["choices"][0]["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise EndpointError(f"{self.url} sent a reply without choices[0].message.content") from None
-        if not isinstance(content, str):
-            raise EndpointError(f"{self.url} sent a non-text message content")
-        return content
-
-
-def _edits_for(client: _ChatClient, record: PromptRecord, max_attempts: int, max_change: float,
+def _edits_for(ask: _Ask, record: PromptRecord, max_attempts: int, max_change: float,
                retry_wait: float) -> list[str]:
     """Ask until a reply parses; raises InvalidReply/EndpointError with the last reason after the last try."""
     feedback: str | None = None
@@ -216,8 +180,8 @@ def _edits_for(client: _ChatClient, record: PromptRecord, max_attempts: int, max
         if attempt and retry_wait:
             time.sleep(retry_wait * attempt)
         try:
-            reply = client.complete(build_messages(record.text, feedback=feedback, previous=previous))
-        except _FatalEndpoint:
+            reply = ask(build_messages(record.text, feedback=feedback, previous=previous))
+        except _FATAL:
             raise
         except EndpointError as error:
             last_error, feedback, previous = error, None, None
@@ -280,7 +244,7 @@ def generate(
 
     ``records`` defaults to the Do-Not-Answer data; ``limit`` stops after that many prompts of the sample
     (a trial run). Raises :class:`EndpointError` at once when the endpoint rejects the URL, model or key
-    (HTTP 401/403/404); rows finished before that stay in ``out`` and the next run resumes after them.
+    (HTTP 4xx) or cannot be reached at all; rows finished before that stay in ``out`` and the next run resumes after them.
     """
     if concurrency < 1 or max_attempts < 1:
         raise ValueError("concurrency and max_attempts must be at least 1")
@@ -292,18 +256,21 @@ def generate(
     todo = [r for r in plan if r.id not in done]
     failed: dict[str, str] = {}
     written = 0
-    client = _ChatClient(base_url, model, api_key, timeout, temperature, seed)
+    # Transport errors and 429/5xx are retried inside the client (waiting retry_wait * 2**k); a reply that
+    # cannot be used is retried here, with feedback, up to max_attempts.
+    client = ChatClient(model, base_url, api_key=api_key, timeout=timeout, max_retries=2, backoff=retry_wait)
+    ask = _Ask(client, temperature, seed)
     source = f"generated:{model}"
     try:
         with ThreadPoolExecutor(max_workers=concurrency) as pool, out.open("a", encoding="utf-8") as sink:
             pending: dict[Future[list[str]], PromptRecord] = {}
             queue = iter(todo)
-            finished = _completions(pool, pending, queue, client, max_attempts, max_change, retry_wait,
+            finished = _completions(pool, pending, queue, ask, max_attempts, max_change, retry_wait,
                                     concurrency)
             try:
                 for record, future in progress(finished, total=len(todo), desc="dna-contrast", unit="prompt"):
                     error = future.exception()
-                    if isinstance(error, (InvalidReply, EndpointError)) and not isinstance(error, _FatalEndpoint):
+                    if isinstance(error, (InvalidReply, EndpointError)) and not isinstance(error, _FATAL):
                         failed[str(record.id)] = str(error)
                         continue
                     edits = future.result()  # re-raises a fatal endpoint error (or anything unexpected)
@@ -323,7 +290,7 @@ def generate(
 
 
 def _completions(pool: ThreadPoolExecutor, pending: dict[Future[list[str]], PromptRecord], queue: Any,
-                 client: _ChatClient, max_attempts: int, max_change: float, retry_wait: float,
+                 ask: _Ask, max_attempts: int, max_change: float, retry_wait: float,
                  window: int) -> Any:
     """Yield ``(record, future)`` as prompts finish, keeping at most ``window`` in flight.
 
@@ -334,7 +301,7 @@ def _completions(pool: ThreadPoolExecutor, pending: dict[Future[list[str]], Prom
             record = next(queue, None)
             if record is None:
                 return
-            pending[pool.submit(_edits_for, client, record, max_attempts, max_change, retry_wait)] = record
+            pending[pool.submit(_edits_for, ask, record, max_attempts, max_change, retry_wait)] = record
 
     top_up()
     while pending:
