@@ -25,15 +25,13 @@ from typing import Any, Literal, Self
 from harmscope.errors import EndpointError
 from harmscope.llm._http import (
     DEFAULT_KEY_ENV,
-    RETRY_STATUSES,
     EndpointRejectedError,
+    EndpointUnreachableError,
     api_key_from_env,
     api_root,
     auth_headers,
-    backoff_delay,
+    request_json,
     resolve_base_url,
-    retry_after,
-    status_message,
 )
 
 FormatKind = Literal["json_schema", "json_object", "text"]
@@ -44,11 +42,6 @@ FALLBACK_STATUSES = frozenset({400, 422})
 some FastAPI-based servers: 422)."""
 
 Message = Mapping[str, str]
-
-
-class EndpointUnreachableError(EndpointError):
-    """No answer at all (connection refused, DNS, timeouts) after every retry: the server is down or the
-    URL is wrong, so batch callers stop instead of failing each prompt the same way."""
 
 
 @dataclass(frozen=True)
@@ -200,39 +193,9 @@ class ChatClient:
 
     def _request(self, method: str, url: str, body: dict[str, Any] | None, texts: Sequence[str]) -> tuple[Any, int]:
         """The decoded JSON answer and the number of attempts; retries what is worth retrying."""
-        import httpx
-
-        client = self._client()
-        where = f"{url} (model {self.model!r})"
-        last = ""
-        for attempt in range(self.max_retries + 1):
-            wait = backoff_delay(attempt, self.backoff)
-            try:
-                response = client.request(method, url, json=body)
-            except (httpx.TimeoutException, httpx.TransportError) as error:
-                last = f"cannot reach {where}: {type(error).__name__}"
-                if attempt < self.max_retries:
-                    time.sleep(wait)
-                    continue
-                raise EndpointUnreachableError(
-                    f"{last} after {attempt + 1} attempt(s); check --base-url and that the server is running "
-                    f"(timeout {self.timeout:g} s)") from None
-            status = response.status_code
-            if status in RETRY_STATUSES and attempt < self.max_retries:
-                time.sleep(retry_after(response, wait))
-                last = f"HTTP {status}"
-                continue
-            if status >= 400:
-                message = status_message(response, where, self.api_key_env, attempt + 1, texts)
-                if status in RETRY_STATUSES:
-                    raise EndpointError(message)
-                raise EndpointRejectedError(message, status)
-            try:
-                return response.json(), attempt + 1
-            except ValueError:
-                raise EndpointError(f"{where} answered HTTP {status} with a body that is not JSON; check that "
-                                    "--base-url points at the API root (e.g. http://host:port/v1)") from None
-        raise EndpointError(f"{where}: {last}")  # unreachable: the loop returns or raises
+        return request_json(self._client(), method, url, body, where=f"{url} (model {self.model!r})",
+                            key_env=self.api_key_env, max_retries=self.max_retries, backoff=self.backoff,
+                            texts=texts, timeout=self.timeout)
 
     # -- API ------------------------------------------------------------------------------------------------
     def list_models(self) -> list[str]:

@@ -1,14 +1,16 @@
 """Helpers every OpenAI-compatible HTTP client in harmscope shares: base URL and API-key resolution,
-which answers are worth retrying, how long to wait, and one-line error messages that never echo a prompt.
+which answers are worth retrying, how long to wait, the bounded retry loop itself, and one-line error
+messages that never echo a prompt.
 
-Stdlib only, so importing it costs nothing; httpx is imported by the clients that send requests.
+Stdlib only at import, so importing it costs nothing; httpx is imported when a request is sent.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from harmscope.errors import EndpointError
@@ -32,6 +34,11 @@ class EndpointRejectedError(EndpointError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class EndpointUnreachableError(EndpointError):
+    """No answer at all (connection refused, DNS, timeouts) after every retry: the server is down or the
+    URL is wrong, so batch callers stop instead of failing each request the same way."""
 
 
 def resolve_base_url(base_url: str | None, *, env: str = BASE_URL_ENV, default: str = DEFAULT_BASE_URL) -> str:
@@ -126,3 +133,60 @@ def status_message(response: Any, where: str, key_env: str, attempts: int, texts
     else:
         fix = "check the model name and request options"
     return f"{where} answered HTTP {status}{detail}; {fix}"
+
+
+def request_json(
+    client: Any,
+    method: str,
+    url: str,
+    body: dict[str, Any] | None,
+    *,
+    where: str,
+    key_env: str,
+    max_retries: int,
+    backoff: float,
+    texts: Sequence[str] = (),
+    timeout: float | None = None,
+) -> tuple[Any, int]:
+    """Send one request through ``client`` (an ``httpx.Client``) with bounded retries; return the decoded
+    JSON answer and the number of attempts it took.
+
+    Transport errors, timeouts and RETRY_STATUSES answers are retried up to ``max_retries`` times,
+    waiting ``backoff * 2**attempt`` seconds (or a short ``Retry-After``). ``where`` names the endpoint in
+    errors, ``key_env`` the API-key variable a 401/403 should point at, ``texts`` the prompts an error
+    message must not quote, ``timeout`` (seconds) is only reported. Raises EndpointUnreachableError (no
+    answer after every attempt), EndpointRejectedError (a 4xx retrying cannot fix), or EndpointError
+    (retries used up, or an answer that is not JSON).
+    """
+    import httpx
+
+    last = ""
+    for attempt in range(max_retries + 1):
+        wait = backoff_delay(attempt, backoff)
+        try:
+            response = client.request(method, url, json=body)
+        except (httpx.TimeoutException, httpx.TransportError) as error:
+            last = f"cannot reach {where}: {type(error).__name__}"
+            if attempt < max_retries:
+                time.sleep(wait)
+                continue
+            limit = f" (timeout {timeout:g} s)" if timeout is not None else ""
+            raise EndpointUnreachableError(
+                f"{last} after {attempt + 1} attempt(s); check --base-url / ${BASE_URL_ENV} and that the "
+                f"server is running{limit}") from None
+        status = response.status_code
+        if status in RETRY_STATUSES and attempt < max_retries:
+            time.sleep(retry_after(response, wait))
+            last = f"HTTP {status}"
+            continue
+        if status >= 400:
+            message = status_message(response, where, key_env, attempt + 1, texts)
+            if status in RETRY_STATUSES:
+                raise EndpointError(message)
+            raise EndpointRejectedError(message, status)
+        try:
+            return response.json(), attempt + 1
+        except ValueError:
+            raise EndpointError(f"{where} answered HTTP {status} with a body that is not JSON; check that "
+                                "--base-url points at the API root (e.g. http://host:port/v1)") from None
+    raise EndpointError(f"{where}: {last}")  # unreachable: the loop returns or raises

@@ -111,11 +111,12 @@ class HarmBenefitTree(_Frozen):
         return out
 
     def to_records(self) -> list[dict[str, object]]:
-        """The tree in SafetyAnalyst's JSON layout (``[{"stakeholder", "harms", "benefits"}]``)."""
+        """The tree in SafetyAnalyst's JSON layout (``[{"stakeholder", "harms", "benefits"}]``), as plain
+        JSON types (lists, not tuples), so ``validate_tree(tree.to_records())`` gives the tree back."""
         return [
             {"stakeholder": st.name,
-             "harms": [a.model_dump(exclude_none=True) for a in st.harms],
-             "benefits": [a.model_dump(exclude_none=True) for a in st.benefits]}
+             "harms": [a.model_dump(mode="json", exclude_none=True) for a in st.harms],
+             "benefits": [a.model_dump(mode="json", exclude_none=True) for a in st.benefits]}
             for st in self.stakeholders
         ]
 
