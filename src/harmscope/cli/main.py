@@ -14,6 +14,7 @@ from harmscope.errors import HarmscopeError
 # Order = order in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "harmscope.cli._datasets",
+    "harmscope.cli._data",
     "harmscope.cli._encoders",
     "harmscope.cli._embed_eval",
     "harmscope.cli._dna_contrast",
