@@ -20,7 +20,14 @@ _LAZY: dict[str, str] = {
     "list_datasets": "harmscope.data:list_datasets",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = [
+    "HarmscopeError",
+    "PromptRecord",
+    "__version__",
+    "get_encoder",
+    "list_datasets",
+    "load_dataset",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -15,6 +15,9 @@ from harmscope.errors import HarmscopeError
 COMMAND_MODULES: tuple[str, ...] = (
     "harmscope.cli._datasets",
     "harmscope.cli._data",
+    "harmscope.cli._fit",
+    "harmscope.cli._moderate",
+    "harmscope.cli._layer_sweep",
     "harmscope.cli._encoders",
     "harmscope.cli._embed_eval",
     "harmscope.cli._dna_contrast",

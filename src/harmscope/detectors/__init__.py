@@ -11,18 +11,24 @@ from pathlib import Path
 from typing import Any
 
 from harmscope.detectors._base import BaseDetector, Detector, NotFittedError, clone
+from harmscope.detectors._default import DEFAULT_SPEC, PoolFit, fit_and_validate, fit_on_pool, load_default
 from harmscope.detectors._threshold import ThresholdChoice, select_threshold
 from harmscope.errors import HarmscopeError
 from harmscope.registry import DETECTORS
 
 __all__ = [
+    "DEFAULT_SPEC",
     "BaseDetector",
     "Detector",
     "NotFittedError",
+    "PoolFit",
     "ThresholdChoice",
     "build_detector",
     "clone",
+    "fit_and_validate",
+    "fit_on_pool",
     "list_detectors",
+    "load_default",
     "load_detector",
     "select_threshold",
 ]

@@ -1,0 +1,106 @@
+"""`harmscope fit`: build the default detector from the shipped data into the cache.
+
+Builds (or reads the cached) training pool, fits the detector spec on ``pool.train``, picks the threshold
+on ``pool.val`` and saves detector + ``manifest.json`` atomically. Only stdlib at top level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "fit", help="build the default detector from the shipped training data (into the cache)",
+        description="Fit a detector on the training pool (built from ../shared/data, never from evaluation "
+        "sets), choose its threshold on the pool's validation split and save it; `moderate`, `bench` and "
+        "Guard('default') then use it.",
+    )
+    p.add_argument("--detector", metavar="SPEC", default=None,
+                   help="detector type or JSON spec, e.g. probe-lr or "
+                   "'{\"type\": \"knn\", \"params\": {\"k\": 20}}' (default: harmscope.detectors.DEFAULT_SPEC)")
+    p.add_argument("--out", type=Path, metavar="DIR", default=None,
+                   help="save here instead of the default location (cache_dir/detectors/default)")
+    p.add_argument("--force", action="store_true", help="refit and replace an existing detector")
+    p.add_argument("--threshold-method", choices=("max_f1", "target_fpr"), default="max_f1",
+                   help="max_f1 (default): best F1 on validation; target_fpr: the FPR on realistic benign "
+                   "traffic (ToxicChat train-split validation rows) stays within --target-fpr")
+    p.add_argument("--target-fpr", type=float, default=0.05, metavar="RATE",
+                   help="false-positive budget for --threshold-method target_fpr (default 0.05)")
+    p.add_argument("--json", action="store_true", help="print the manifest as JSON on stdout")
+    p.set_defaults(func=run_fit)
+
+
+def _parse_spec(text: str | None) -> Any:
+    from harmscope.errors import HarmscopeError
+
+    if text is None:
+        return None
+    if text.lstrip().startswith("{"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise HarmscopeError(f"--detector looks like a JSON spec but is not valid JSON ({error.msg})") from error
+    return text
+
+
+def _say(message: str) -> None:
+    print(f"harmscope fit: {message}", file=sys.stderr, flush=True)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def run_fit(args: argparse.Namespace) -> int:
+    from harmscope.detectors._default import (
+        DEFAULT_SPEC,
+        default_dir,
+        fit_and_validate,
+        read_manifest,
+        save_default,
+    )
+    from harmscope.errors import HarmscopeError
+
+    if not 0.0 <= args.target_fpr <= 1.0:
+        raise HarmscopeError(f"--target-fpr must be in [0, 1], got {args.target_fpr}")
+    target: Path = args.out if args.out is not None else default_dir()
+    if target.exists() and not args.force:
+        if target.is_dir() and (target / "manifest.json").is_file():
+            manifest = read_manifest(target)
+            _say(f"a detector already exists at {target} ({manifest.get('type')}, threshold "
+                 f"{manifest.get('threshold'):.3f}, validation F1 {manifest['validation']['f1']:.3f}); "
+                 "use --force to refit")
+            if args.json:
+                print(json.dumps(manifest, indent=2))
+            return 0
+        raise HarmscopeError(f"{target} exists and is not a saved default detector; choose another --out "
+                             "or pass --force to replace it")
+    spec = _parse_spec(args.detector)
+    started = time.perf_counter()
+    from harmscope.data import build_pool
+
+    _say("building the training pool (cached after the first run) ...")
+    pool = build_pool()
+    n_tr_u = sum(e.y for e in pool.train)
+    n_va_u = sum(e.y for e in pool.val)
+    _say(f"pool: {len(pool.train)} train ({n_tr_u} unsafe), {len(pool.val)} validation ({n_va_u} unsafe) "
+         f"in {time.perf_counter() - started:.0f}s")
+    shown = json.dumps(spec if spec is not None else DEFAULT_SPEC)
+    _say(f"fitting {shown} on the train split, choosing the threshold ({args.threshold_method}) on validation ...")
+    fit = fit_and_validate(spec, pool=pool, threshold_method=args.threshold_method, target_fpr=args.target_fpr)
+    path = save_default(fit, target, force=True)
+    v = fit.validation
+    ref = (f"; FPR on {'+'.join(v.reference_sources)} benign validation rows {_fmt(v.reference_fpr)} "
+           f"(n={v.reference_n_safe})" if v.reference_sources else "")
+    _say(f"validation (n={v.n}, {v.n_unsafe} unsafe) at threshold {v.threshold:.3f}: F1 {v.f1:.3f}, "
+         f"precision {v.precision:.3f}, recall {v.recall:.3f}, FPR {_fmt(v.fpr)}, AUPRC {_fmt(v.auprc)}{ref}")
+    _say(f"saved to {path} in {time.perf_counter() - started:.0f}s total")
+    if args.json:
+        print(json.dumps(fit.manifest(), indent=2))
+    return 0
