@@ -53,7 +53,9 @@ class BatchedEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         cached = self.cache.get_many(texts) if self.use_cache else [None] * len(texts)
-        missing = sorted({t for t, v in zip(texts, cached) if v is None})
+        # Batches of similar length waste little on padding: on mixed data (short questions next to
+        # 500-token jailbreaks) this is several times faster than input order.
+        missing = sorted({t for t, v in zip(texts, cached) if v is None}, key=lambda t: (len(t), t))
         fresh: dict[str, NDArray[np.float32]] = {}
         if missing:
             batches = [missing[i:i + self.batch_size] for i in range(0, len(missing), self.batch_size)]
@@ -61,9 +63,11 @@ class BatchedEncoder:
                 vectors = np.asarray(self._encode_batch(batch), dtype=np.float32)
                 if vectors.shape[0] != len(batch):
                     raise RuntimeError(f"encoder {self.id} returned {vectors.shape[0]} rows for {len(batch)}")
-                fresh.update(zip(batch, vectors))
-            if self.use_cache:
-                self.cache.put_many(fresh)
+                batch_vectors = dict(zip(batch, vectors))
+                fresh.update(batch_vectors)
+                if self.use_cache:
+                    # Written per batch, so an interrupted long run keeps what it computed.
+                    self.cache.put_many(batch_vectors)
         rows = [v if v is not None else fresh[t] for t, v in zip(texts, cached)]
         return np.stack(rows).astype(np.float32, copy=False)
 
