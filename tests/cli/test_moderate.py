@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import harmscope.data
 from harmscope.cli import main as main_module
 
 # Invented fixture prompts.
@@ -130,6 +131,7 @@ def test_fit_then_moderate_with_minilm(capsys: pytest.CaptureFixture[str],
             + [(s.removeprefix("how do i ").removeprefix("how to "), 0, None) for s in SAFE]]
     pool = types.SimpleNamespace(train=rows[10:], val=rows[:10])
     monkeypatch.setattr(_pool, "build_pool", lambda *a, **k: pool)
+    monkeypatch.setattr(harmscope.data, "build_pool", lambda *a, **k: pool)
     spec = json.dumps({"type": "knn", "params": {"representation": "minilm", "k": 5}})
     assert main_module.main(["fit", "--detector", spec]) == 0
     capsys.readouterr()

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import harmscope.data
 from harmscope.detectors import DEFAULT_SPEC, build_detector, fit_on_pool, load_default, select_threshold
 from harmscope.detectors._default import fit_and_validate, pool_hash, read_manifest, save_default
 from harmscope.errors import HarmscopeError
@@ -170,6 +171,7 @@ def fit_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pool: FixturePool) 
         monkeypatch.setattr(main_module, "COMMAND_MODULES", (*main_module.COMMAND_MODULES, "harmscope.cli._fit"))
     monkeypatch.setenv("HARMSCOPE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(_pool, "build_pool", lambda *a, **k: pool)
+    monkeypatch.setattr(harmscope.data, "build_pool", lambda *a, **k: pool)
     return tmp_path / "cache" / "detectors" / "default"
 
 
