@@ -2,9 +2,12 @@
 
 Run: HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/encode_batch_order.py
 """
-import random, time
+import random
+import time
+
 from harmscope.data import load_dataset
 from harmscope.encoders import get_encoder
+
 texts = [r.text for n in ("inthewild_jailbreak", "do_not_answer", "arena_hard", "convabuse") for r in load_dataset(n)]
 random.Random(0).shuffle(texts); texts = list(dict.fromkeys(texts))[:1200]
 enc = get_encoder("minilm", use_cache=False); enc.encode(["warm"])
