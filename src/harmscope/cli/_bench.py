@@ -55,13 +55,10 @@ def resolve_detector(spec: str) -> Any:
         from harmscope.detectors import load_detector
 
         return load_detector(path)
-    parsed: Any = spec
-    if spec.lstrip().startswith("{"):
-        try:
-            parsed = json.loads(spec)
-        except json.JSONDecodeError as error:
-            raise HarmscopeError(f"--detector looks like a JSON spec but is not valid JSON ({error.msg})") from error
-    elif spec not in DETECTORS:
+    from harmscope.cli._specs import parse_detector_spec
+
+    parsed: Any = parse_detector_spec(spec)
+    if isinstance(parsed, str) and spec not in DETECTORS:
         hint = "no such folder" if not path.exists() else "not a folder"
         raise HarmscopeError(f"--detector {spec!r}: {hint}, and not a detector type; give 'default', a folder "
                              f"written by detector.save(), or one of: {', '.join(DETECTORS.names())}")

@@ -37,16 +37,12 @@ def register(sub: Any) -> None:
 
 
 def _parse_spec(text: str | None) -> Any:
-    from harmscope.errors import HarmscopeError
 
     if text is None:
         return None
-    if text.lstrip().startswith("{"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise HarmscopeError(f"--detector looks like a JSON spec but is not valid JSON ({error.msg})") from error
-    return text
+    from harmscope.cli._specs import parse_detector_spec
+
+    return parse_detector_spec(text)
 
 
 def _say(message: str) -> None:

@@ -52,14 +52,9 @@ def parse_layers(text: str) -> list[int] | None:
 
 
 def _detector_spec(text: str) -> Any:
-    from harmscope.errors import HarmscopeError
+    from harmscope.cli._specs import parse_detector_spec
 
-    if text.lstrip().startswith("{"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise HarmscopeError(f"--detector looks like a JSON spec but is not valid JSON ({error.msg})") from error
-    return text
+    return parse_detector_spec(text)
 
 
 def format_table(result: Any) -> str:

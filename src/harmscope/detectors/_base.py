@@ -71,23 +71,29 @@ def check_texts(texts: Any, what: str = "texts") -> list[str]:
     return out
 
 
-def check_labels(labels: Any, n: int) -> NDArray[np.int64]:
-    """Labels (0/1 ints, bools or "safe"/"unsafe") -> (n,) int64 in {0, 1}; both classes required."""
-    if isinstance(labels, (str, bytes)) or not isinstance(labels, (Sequence, np.ndarray)):
-        raise TypeError(f"labels must be a sequence of 0/1 or 'safe'/'unsafe', got {type(labels).__name__}")
-    values = list(labels)
-    if len(values) != n:
-        raise ValueError(f"got {n} texts but {len(values)} labels; give one label per text")
+def as_binary_labels(values: Any, n: int, *, what: str = "labels", per: str = "text") -> NDArray[np.int64]:
+    """0/1 ints, bools or "safe"/"unsafe" -> (n,) int64 in {0, 1}; one clear error per bad item."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+        raise TypeError(f"{what} must be a sequence of 0/1 or 'safe'/'unsafe', got {type(values).__name__}")
+    items = list(values)
+    if len(items) != n:
+        raise ValueError(f"got {n} {per}s but {len(items)} {what}; give one label per {per}")
     y = np.empty(n, dtype=np.int64)
-    for i, v in enumerate(values):
+    for i, v in enumerate(items):
         if isinstance(v, str):
             if v not in ("safe", "unsafe"):
-                raise ValueError(f"labels[{i}] is {v!r}; use 'safe'/'unsafe' or 0/1")
+                raise ValueError(f"{what}[{i}] is {v!r}; use 'safe'/'unsafe' or 0/1")
             y[i] = 1 if v == "unsafe" else 0
         elif isinstance(v, (bool, int, float, np.integer, np.floating, np.bool_)) and float(v) in (0.0, 1.0):
             y[i] = int(v)
         else:
-            raise ValueError(f"labels[{i}] is {v!r}; use 'safe'/'unsafe' or 0/1")
+            raise ValueError(f"{what}[{i}] is {v!r}; use 'safe'/'unsafe' or 0/1")
+    return y
+
+
+def check_labels(labels: Any, n: int) -> NDArray[np.int64]:
+    """Training labels -> (n,) int64 in {0, 1}; both classes required."""
+    y = as_binary_labels(labels, n)
     if n and (y.min() == y.max()):
         only = "unsafe" if y[0] == 1 else "safe"
         raise ValueError(f"all {n} training labels are {only!r}; fit needs both safe and unsafe examples")

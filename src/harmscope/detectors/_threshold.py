@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
 
+from harmscope.detectors._base import as_binary_labels
 from harmscope.errors import HarmscopeError
 
 Method = Literal["max_f1", "target_fpr"]
@@ -31,22 +31,6 @@ class ThresholdChoice:
     n_unsafe: int
 
 
-def _as_binary(y_true: Any, n: int) -> NDArray[np.int64]:
-    values = list(y_true)
-    if len(values) != n:
-        raise ValueError(f"got {len(values)} labels for {n} scores; give one label per score")
-    out = np.empty(n, dtype=np.int64)
-    for i, v in enumerate(values):
-        if isinstance(v, str):
-            if v not in ("safe", "unsafe"):
-                raise ValueError(f"y_true[{i}] is {v!r}; use 0/1 or 'safe'/'unsafe'")
-            out[i] = 1 if v == "unsafe" else 0
-        elif isinstance(v, (bool, int, float, np.integer, np.floating, np.bool_)) and float(v) in (0.0, 1.0):
-            out[i] = int(v)
-        else:
-            raise ValueError(f"y_true[{i}] is {v!r}; use 0/1 or 'safe'/'unsafe'")
-    return out
-
 
 def select_threshold(y_true: Any, scores: Any, *, method: Method = "max_f1",
                      target_fpr: float = 0.05) -> ThresholdChoice:
@@ -57,7 +41,7 @@ def select_threshold(y_true: Any, scores: Any, *, method: Method = "max_f1",
     recall within the FPR budget. ``y_true``: (n,) 0/1 or "safe"/"unsafe"; ``scores``: (n,) P(unsafe).
     """
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    y = _as_binary(y_true, s.shape[0])
+    y = as_binary_labels(y_true, s.shape[0], what="y_true", per="score")
     if method not in ("max_f1", "target_fpr"):
         raise ValueError(f"method must be 'max_f1' or 'target_fpr', got {method!r}")
     if method == "target_fpr" and not 0.0 <= float(target_fpr) <= 1.0:
