@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harmscope.cli._analyze",
     "harmscope.cli._serve",
     "harmscope.cli._serve_llm",
+    "harmscope.cli._audit",
 )
 
 

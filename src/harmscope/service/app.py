@@ -2,7 +2,8 @@
 
 Routes: ``POST /v1/moderations`` (OpenAI-compatible), ``POST /v1/analyze`` (full explanation, per-request
 policy), ``POST /v1/chat/completions`` (the guard gateway, when ``settings.gateway`` is set), ``GET /healthz``,
-``GET /readyz``, ``GET /metrics``. Every error is a JSON body in OpenAI's error shape
+``GET /readyz``, ``GET /metrics``, ``GET /v1/policy`` (what a per-request policy can steer), and the
+playground page at ``GET /`` (assets under ``/static``). Every error is a JSON body in OpenAI's error shape
 (``{"error": {"message", "type", "param", "code"}}``): 400 bad input, 401 bad key, 404/405 unknown route,
 413 body too large, 415 not JSON, 503 not ready, 502/504 upstream or detector time limit, 500 (no stack
 trace) for bugs. Detector calls run on worker threads (the event loop stays free). Request bodies are
@@ -31,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harmscope.service._metrics import CONTENT_TYPE, ServiceMetrics, create_metrics
+from harmscope.service._playground import install_playground, policy_info
 from harmscope.service.gateway import Gateway, UpstreamError, UserTurn, user_turns
 from harmscope.service.moderator import (
     InputError,
@@ -49,6 +51,7 @@ from harmscope.service.schemas import (
     ModerationResponse,
     ModerationResult,
     NeighbourOut,
+    PolicyInfo,
     TextPart,
     applied_input_types,
 )
@@ -60,7 +63,8 @@ access_log = logging.getLogger("harmscope.service.access")
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
-ENDPOINTS = ("/v1/moderations", "/v1/analyze", "/v1/chat/completions", "/healthz", "/readyz", "/metrics")
+ENDPOINTS = ("/v1/moderations", "/v1/analyze", "/v1/policy", "/v1/chat/completions", "/healthz", "/readyz",
+             "/metrics", "/")
 """Metric labels: these paths, everything else is counted as ``other`` (bounded label values)."""
 
 MAX_CHAT_TURNS = 256
@@ -146,6 +150,9 @@ def create_app(moderator: Moderator | Callable[[], Moderator], settings: Service
                 await state.gateway.close()
             if state.loader_task is not None and not state.loader_task.done():
                 state.loader_task.cancel()
+            close_sink = getattr(state.moderator.sink, "close", None) if state.moderator else None
+            if callable(close_sink):  # the audit store: write what is queued before the process ends
+                await anyio.to_thread.run_sync(close_sink)
 
     app = FastAPI(title="harmscope moderation service", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
@@ -218,6 +225,14 @@ def create_app(moderator: Moderator | Callable[[], Moderator], settings: Service
         return AnalyzeResponse(id=rid, detector=info.kind, detector_version=info.version,
                                policy_applied=outcome.policy_applied, latency_ms=round(outcome.latency_ms, 3),
                                results=[_analysis_result(a, k) for a in outcome.analyses])
+
+    @app.get("/v1/policy", response_model=PolicyInfo)
+    async def policy(request: Request) -> PolicyInfo:
+        """What a per-request ``policy`` of /v1/analyze can change, with the values in force."""
+        _authorize(request, settings)
+        return policy_info(state.ready())
+
+    install_playground(app)  # GET / (the playground page) and /static/*
 
     if state.gateway is not None:
         gateway = state.gateway

@@ -44,7 +44,8 @@ class InputError(HarmscopeError, ValueError):
 
 @dataclass(frozen=True)
 class Decision:
-    """What the service decided about one text. Holds the text's SHA-256, never the text."""
+    """What the service decided about one text. Holds the text's SHA-256; the text itself only when the
+    moderator was built with ``log_prompts=True`` (and never in the repr)."""
 
     request_id: str
     time: float
@@ -67,6 +68,8 @@ class Decision:
     text_sha256: str
     chars: int
     policy_override: bool = False
+    text: str | None = field(default=None, repr=False)
+    """The screened text, only with ``log_prompts``; None otherwise."""
 
 
 @runtime_checkable
@@ -217,12 +220,13 @@ class Moderator:
     """Screens texts with one fitted detector; thread-safe (detector calls are serialised).
 
     ``detector``: a fitted harmscope detector or a :class:`LoadedDetector`. ``max_inputs`` and
-    ``max_input_chars`` bound one request. ``sink`` receives one :class:`Decision` per text.
+    ``max_input_chars`` bound one request. ``sink`` receives one :class:`Decision` per text; the
+    decisions carry the raw text only when ``log_prompts`` is true (off by default: privacy).
     """
 
     def __init__(self, detector: Any, *, name: str = "detector", version: str = "unsaved",
                  category_table: CategoryTable | None = None, sink: DecisionSink | None = None,
-                 max_inputs: int = 32, max_input_chars: int = 32_000) -> None:
+                 max_inputs: int = 32, max_input_chars: int = 32_000, log_prompts: bool = False) -> None:
         loaded = detector if isinstance(detector, LoadedDetector) else LoadedDetector(
             detector, name, version, "in-process")
         for attr in ("explain", "threshold", "get_params"):
@@ -236,6 +240,7 @@ class Moderator:
         self.sink: DecisionSink = sink or NullSink()
         self.max_inputs = max_inputs
         self.max_input_chars = max_input_chars
+        self.log_prompts = log_prompts
         self.mapping: CategoryMapping = resolve_categories(list(getattr(self.detector, "categories_", [])),
                                                            category_table)
         self._lock = threading.Lock()
@@ -292,7 +297,7 @@ class Moderator:
         rid = request_id or new_request_id()
         explanations, ms = self._explain(self.detector, items)
         verdicts = tuple(self._verdict(i, t, e) for i, (t, e) in enumerate(zip(items, explanations, strict=True)))
-        self._emit(rid, endpoint, verdicts, ms, policy_override=False)
+        self._emit(rid, endpoint, verdicts, ms, policy_override=False, texts=items)
         outcome = ModerationOutcome(rid, verdicts, ms)
         log.info("screened request=%s endpoint=%s n=%d chars=%d flagged=%d max_score=%.3f latency_ms=%.1f",
                  rid, endpoint, len(items), sum(v.chars for v in verdicts), sum(v.flagged for v in verdicts),
@@ -311,7 +316,7 @@ class Moderator:
         analyses = tuple(TextAnalysis(self._verdict(i, t, e), e)
                          for i, (t, e) in enumerate(zip(items, explanations, strict=True)))
         applied = detector is not self.detector
-        self._emit(rid, "analyze", tuple(a.verdict for a in analyses), ms, policy_override=applied)
+        self._emit(rid, "analyze", tuple(a.verdict for a in analyses), ms, policy_override=applied, texts=items)
         log.info("analyzed request=%s n=%d flagged=%d policy_override=%s latency_ms=%.1f", rid, len(items),
                  sum(a.verdict.flagged for a in analyses), applied, ms)
         return AnalysisOutcome(rid, analyses, ms, applied)
@@ -355,7 +360,7 @@ class Moderator:
             text_sha256=text_digest(text), chars=len(text))
 
     def _emit(self, rid: str, endpoint: Endpoint, verdicts: Sequence[TextVerdict], ms: float, *,
-              policy_override: bool) -> None:
+              policy_override: bool, texts: Sequence[str]) -> None:
         now = time.time()
         info = self.loaded
         kind = str(getattr(self.detector, "kind", type(self.detector).__name__))
@@ -365,7 +370,8 @@ class Moderator:
                 detector_kind=kind, detector_version=info.version, score=v.score, threshold=v.threshold,
                 flagged=v.flagged, category=v.category,
                 openai_categories=tuple(k for k, on in v.openai_categories.items() if on), latency_ms=ms,
-                text_sha256=v.text_sha256, chars=v.chars, policy_override=policy_override)
+                text_sha256=v.text_sha256, chars=v.chars, policy_override=policy_override,
+                text=texts[v.index] if self.log_prompts else None)
             try:
                 self.sink.record(decision)
             except Exception:  # an audit failure must not fail the user's request

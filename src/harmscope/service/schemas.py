@@ -129,3 +129,39 @@ class ErrorResponse(BaseModel):
     """OpenAI's error shape: ``{"error": {"message", "type", "param", "code"}}``."""
 
     error: ErrorBody
+
+
+# -- GET /v1/policy (what the playground's sliders steer) ---------------------------------------------
+
+class PolicyGroup(BaseModel):
+    """One steerable block of the SafetyAnalyst aggregation: a weight table or a single number.
+
+    The page sends changed values back as ``policy.weights`` of ``/v1/analyze``: a table as
+    ``{key: {name: value}}``, a single number as ``{key: value}``.
+    """
+
+    key: str
+    """The policy key (``action_weights``, ``effect_weights``, …, ``benefit_weight``)."""
+    label: str
+    description: str
+    scalar: bool
+    """True for a single number (``values`` then holds one entry named ``key``)."""
+    min: float
+    max: float
+    """A sensible slider range (the parameter's validity range where it has an upper bound)."""
+    values: dict[str, float]
+    """The weights in force: the fitted ones with the detector's own policy applied."""
+
+
+class PolicyInfo(BaseModel):
+    """``GET /v1/policy``: what a per-request ``policy`` of ``/v1/analyze`` can change, and current values."""
+
+    detector: str
+    """The detector's type (``knn``, ``safety-analyst``, …)."""
+    detector_version: str
+    threshold: float
+    """The decision threshold on P(unsafe) in force (``policy.threshold`` overrides it; any detector)."""
+    steerable: bool
+    """Whether ``policy.weights`` is accepted (the SafetyAnalyst detector)."""
+    groups: list[PolicyGroup]
+    """The weight blocks, empty unless steerable."""

@@ -90,6 +90,11 @@ class ServiceSettings(_Frozen):
     """A custom category table (YAML, like the shipped ``openai_categories.yaml``); None = shipped one."""
     gateway: GatewaySettings | None = None
     """The chat-completions guard; None = ``/v1/chat/completions`` answers 404."""
+    db: str | None = None
+    """Audit store of every decision: ``postgresql://…``, ``sqlite:///path`` or a plain file path; None =
+    the SQLite file ``<cache>/audit.sqlite3``; ``none`` = no audit store (see docs/service.md)."""
+    log_prompts: bool = False
+    """Also store each screened text in the audit store (off: only its SHA-256 and length)."""
 
     @model_validator(mode="after")
     def _keys_not_blank(self) -> ServiceSettings:
