@@ -55,6 +55,7 @@ ENCODERS = Registry(
     entries={
         "minilm": "harmscope.encoders._sentence:minilm",
         "mpnet": "harmscope.encoders._sentence:mpnet",
+        "minilm-safety": "harmscope.encoders.finetune:minilm_safety",
         "minilm-int8": "harmscope.encoders._onnx:minilm_int8",
         "paraphrase-l3": "harmscope.encoders._onnx:paraphrase_l3",
         "e5-small": "harmscope.encoders._e5:e5_small",
@@ -179,6 +180,7 @@ DATASETS = Registry(
         "diasafety/test": _T + "diasafety_test",
         "cssrs_reddit_500": _T + "cssrs_reddit_500",
         "dna_contrast": "harmscope.data.dna_contrast:load",
+        "look_alikes": "harmscope.data.look_alikes:load",
     },
     schemes={
         "openai-moderation:": _X + "openai_moderation",

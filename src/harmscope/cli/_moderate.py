@@ -120,9 +120,11 @@ def render(records: list[dict[str, Any]]) -> None:
         console.print(head)
         if "text" in r:
             console.print(f"  text: {escape(_short(r['text']))}")
-        if r["category"] is not None:
+        # A safe verdict shows no category: the head's best guess for a benign prompt reads like an
+        # accusation ("category: violent_crimes" under SAFE). --json still carries it for analysis.
+        if r["category"] is not None and r["verdict"] == "unsafe":
             top = r["category_scores"].get(r["category"], 0.0)
-            console.print(f"  category (if unsafe): {escape(r['category'])} ({top:.2f})")
+            console.print(f"  category: {escape(r['category'])} ({top:.2f})")
         if r["neighbours"]:
             console.print("  nearest known prompts:")
             for n in r["neighbours"]:

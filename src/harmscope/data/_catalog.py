@@ -188,6 +188,8 @@ CATALOG: dict[str, CatalogEntry] = {
     # --- built by harmscope.data.dna_contrast -------------------------------------------------------
     "dna_contrast": _e("paired", "our edits + Do-Not-Answer Apache-2.0", "DNA question → unsafe, edits → safe",
                        "Safety-Contrast: Do-Not-Answer prompts with safe minimal edits (harmscope.data.dna_contrast)."),
+    "look_alikes": _e("paired", "ours (written for harmscope)", "unsafe side → unsafe, safe side → safe; pair_id = pair id",
+                      "Hand-written benign look-alikes next to harmful counterparts (harmscope.data.look_alikes)."),
     # --- path-based (not shipped) --------------------------------------------------------------------
     "openai-moderation:": _e("two-class", "MIT (openai/moderation-api-release)",
                              "any code 1 → unsafe, all present codes 0 → safe, none → skipped",

