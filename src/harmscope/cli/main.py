@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harmscope.cli._data",
     "harmscope.cli._fit",
     "harmscope.cli._moderate",
+    "harmscope.cli._moderate_batch",
     "harmscope.cli._layer_sweep",
     "harmscope.cli._encoders",
     "harmscope.cli._embed_eval",

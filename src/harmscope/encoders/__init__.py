@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harmscope.encoders._base import BatchedEncoder, Encoder
+from harmscope.encoders._base import BatchedEncoder, Encoder, embedding_cache_disabled
 from harmscope.encoders._hidden_states import (
     HiddenStateSpec,
     hidden_states_all_layers,
@@ -17,6 +17,7 @@ __all__ = [
     "BatchedEncoder",
     "Encoder",
     "HiddenStateSpec",
+    "embedding_cache_disabled",
     "get_encoder",
     "hidden_states_all_layers",
     "list_encoders",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextvars
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -10,6 +12,22 @@ from numpy.typing import NDArray
 
 from harmscope._progress import progress
 from harmscope.encoders._cache import EmbeddingCache
+
+_CACHE_OFF: contextvars.ContextVar[bool] = contextvars.ContextVar("harmscope_embedding_cache_off", default=False)
+
+
+@contextmanager
+def embedding_cache_disabled() -> Iterator[None]:
+    """Within this block (this thread/context only) encoders neither read nor write the SQLite cache.
+
+    For batch scoring of unique prompts, where the cache only costs: a lookup per text that misses and
+    about 2 KB written per MiniLM vector (2 GB per million prompts).
+    """
+    token = _CACHE_OFF.set(True)
+    try:
+        yield
+    finally:
+        _CACHE_OFF.reset(token)
 
 
 @runtime_checkable
@@ -52,7 +70,8 @@ class BatchedEncoder:
         texts = _check_texts(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        cached = self.cache.get_many(texts) if self.use_cache else [None] * len(texts)
+        use_cache = self.use_cache and not _CACHE_OFF.get()
+        cached = self.cache.get_many(texts) if use_cache else [None] * len(texts)
         # Batches of similar length waste little on padding: on mixed data (short questions next to
         # 500-token jailbreaks) this is several times faster than input order.
         missing = sorted({t for t, v in zip(texts, cached) if v is None}, key=lambda t: (len(t), t))
@@ -65,7 +84,7 @@ class BatchedEncoder:
                     raise RuntimeError(f"encoder {self.id} returned {vectors.shape[0]} rows for {len(batch)}")
                 batch_vectors = dict(zip(batch, vectors))
                 fresh.update(batch_vectors)
-                if self.use_cache:
+                if use_cache:
                     # Written per batch, so an interrupted long run keeps what it computed.
                     self.cache.put_many(batch_vectors)
         rows = [v if v is not None else fresh[t] for t, v in zip(texts, cached)]
