@@ -56,6 +56,7 @@ ENCODERS = Registry(
         "minilm": "harmscope.encoders._sentence:minilm",
         "mpnet": "harmscope.encoders._sentence:mpnet",
         "minilm-safety": "harmscope.encoders.finetune:minilm_safety",
+        "minilm-safety-int8": "harmscope.encoders.finetune:minilm_safety_int8",
         "minilm-int8": "harmscope.encoders._onnx:minilm_int8",
         "paraphrase-l3": "harmscope.encoders._onnx:paraphrase_l3",
         "e5-small": "harmscope.encoders._e5:e5_small",
@@ -65,6 +66,7 @@ ENCODERS = Registry(
         "st:": "harmscope.encoders._sentence:from_path",
         "openai:": "harmscope.encoders._remote:openai_embeddings",
         "hs:": "harmscope.encoders._hidden_states:hidden_states",
+        "onnx:": "harmscope.encoders._onnx_export:from_folder",
     },
 )
 

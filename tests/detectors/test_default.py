@@ -191,6 +191,22 @@ def test_fit_command_builds_the_default(fit_cli: Path, capsys: pytest.CaptureFix
     assert read_manifest()["spec"] == HASHING_KNN
 
 
+def test_fit_refits_a_default_saved_from_an_older_default_spec(fit_cli: Path, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from harmscope.cli.main import main
+    from harmscope.detectors import _default
+
+    older = {"type": "knn", "params": {"representation": "hashing", "k": 5}}
+    assert main(["fit", "--detector", json.dumps(older)]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(_default, "DEFAULT_SPEC", HASHING_KNN)
+    assert main(["fit"]) == 0
+    assert "not the current default spec; refitting" in capsys.readouterr().err
+    assert read_manifest()["spec"] == HASHING_KNN
+    assert main(["fit"]) == 0  # now current: kept
+    assert "already exists" in capsys.readouterr().err
+
+
 def test_fit_command_errors(fit_cli: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from harmscope.cli.main import main
 

@@ -66,18 +66,26 @@ def run_fit(args: argparse.Namespace) -> int:
     if not 0.0 <= args.target_fpr <= 1.0:
         raise HarmscopeError(f"--target-fpr must be in [0, 1], got {args.target_fpr}")
     target: Path = args.out if args.out is not None else default_dir()
+    wanted = _parse_spec(args.detector)
     if target.exists() and not args.force:
         if target.is_dir() and (target / "manifest.json").is_file():
             manifest = read_manifest(target)
+        else:
+            raise HarmscopeError(f"{target} exists and is not a saved default detector; choose another --out "
+                                 "or pass --force to replace it")
+        # A default saved from an older DEFAULT_SPEC (an upgrade changed it) is stale: refit. An explicit
+        # --detector never replaces an existing detector without --force.
+        if wanted is None and manifest.get("spec") != json.loads(json.dumps(DEFAULT_SPEC)):
+            _say(f"the detector at {target} was fitted from {json.dumps(manifest.get('spec'))}, not the "
+                 "current default spec; refitting")
+        else:
             _say(f"a detector already exists at {target} ({manifest.get('type')}, threshold "
                  f"{manifest.get('threshold'):.3f}, validation F1 {manifest['validation']['f1']:.3f}); "
                  "use --force to refit")
             if args.json:
                 print(json.dumps(manifest, indent=2))
             return 0
-        raise HarmscopeError(f"{target} exists and is not a saved default detector; choose another --out "
-                             "or pass --force to replace it")
-    spec = _parse_spec(args.detector)
+    spec = wanted
     started = time.perf_counter()
     from harmscope.data import build_pool
 

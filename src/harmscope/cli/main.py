@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harmscope.cli._embed_eval",
     "harmscope.cli._dna_contrast",
     "harmscope.cli._bench",
+    "harmscope.cli._bench_speed",
     "harmscope.cli._analyze",
     "harmscope.cli._serve",
     "harmscope.cli._serve_llm",

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 ThresholdMethod = Literal["max_f1", "target_fpr"]
 
-DEFAULT_SPEC: dict[str, Any] = {"type": "knn", "params": {"representation": "minilm", "k": 10}}
+DEFAULT_SPEC: dict[str, Any] = {"type": "knn", "params": {"representation": "minilm-safety-int8", "k": 10}}
 """What ``harmscope fit`` builds when no ``--detector`` is given. A single data constant so that a later
 measurement can replace it without touching code (kNN on MiniLM: fits in seconds, explains by example)."""
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from harmscope.detectors._bank import Bank, Hits, unit_rows
+from harmscope.detectors._bank import Bank, Hits, check_index_kind, unit_rows
 from harmscope.detectors._base import BaseDetector, check_int, check_positive
 from harmscope.detectors._calibration import Platt, fit_platt, logit
 from harmscope.types import Neighbour
@@ -25,25 +25,29 @@ class KNNDetector(BaseDetector):
 
     Parameters: ``representation`` (encoder id), ``k`` neighbours, ``temperature``, ``center`` (subtract
     the training mean before normalising: helps LLM hidden states, whose raw cosines are all high),
-    ``calibrate``, ``threshold``.
+    ``calibrate``, ``threshold``, ``index`` (similarity search: ``auto`` = exact below 200k bank rows, FAISS
+    HNSW above; or ``exact``, ``hnsw``, ``ivf``; see docs/speed.md).
     """
 
     kind = "knn"
     _explain_k_param = "k"
 
     def __init__(self, *, representation: str = "minilm", k: int = 10, temperature: float = 0.05,
-                 center: bool = False, calibrate: bool = True, threshold: float = 0.5) -> None:
+                 center: bool = False, calibrate: bool = True, threshold: float = 0.5,
+                 index: str = "auto") -> None:
         self.representation = representation
         self.k = k
         self.temperature = temperature
         self.center = center
         self.calibrate = calibrate
         self.threshold = threshold
+        self.index = index
 
     def _validate_params(self) -> None:
         super()._validate_params()
         check_int("k", self.k, 1)
         check_positive("temperature", self.temperature)
+        check_index_kind(self.index)
 
     # -- fit -------------------------------------------------------------------------------------
     def _fit_arrays(self, X: Any, y: NDArray[np.int64], category_index: NDArray[np.int64],
@@ -51,7 +55,7 @@ class KNNDetector(BaseDetector):
         self.k_ = int(self.k)
         self.temperature_ = float(self.temperature)
         self.centre_: NDArray[np.float64] | None = X.mean(axis=0) if self.center else None
-        self.bank_ = Bank(texts, y, category_index, unit_rows(X, self.centre_))
+        self.bank_ = Bank(texts, y, category_index, unit_rows(X, self.centre_), index=self.index)
         if self.calibrate:
             hits = self.bank_.search(self.bank_.vectors, self.k_, leave_one_out=True)
             self.platt_: Platt | None = fit_platt(logit(self._share(hits)), y)

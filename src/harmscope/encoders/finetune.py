@@ -35,6 +35,7 @@ from typing import Any
 
 from harmscope._paths import cache_dir
 from harmscope._progress import progress
+from harmscope.encoders._base import BatchedEncoder
 from harmscope.encoders._cache import EmbeddingCache
 from harmscope.encoders._sentence import SentenceTransformerEncoder
 from harmscope.errors import HarmscopeError
@@ -348,3 +349,28 @@ def minilm_safety(*, use_cache: bool = True, batch_size: int = 32) -> FinetunedE
     """
     return FinetunedEncoder("minilm-safety", lambda: current_minilm_safety()[0], dim=384, use_cache=use_cache,
                             batch_size=batch_size)
+
+
+INT8_SUFFIX = "-int8"
+"""The int8 ONNX export of a fine-tuned folder lives beside it, with this suffix."""
+
+
+def current_minilm_safety_int8() -> Path:
+    """The int8 ONNX export of the current ``minilm-safety`` (exported on first use, ~20 s)."""
+    from harmscope.encoders._onnx_export import META_FILE, export_onnx
+
+    folder, _ = current_minilm_safety()
+    out = folder.with_name(folder.name + INT8_SUFFIX)
+    if not (out / META_FILE).is_file():
+        export_onnx(folder, out, quantize=True)
+    return out
+
+
+def minilm_safety_int8(*, use_cache: bool = True, batch_size: int = 32) -> BatchedEncoder:
+    """``minilm-safety`` exported to ONNX with int8 weights: the fast path (onnxruntime only at run time).
+
+    Builds the fine-tuned model first if needed. Embeddings are cached per export (see ``onnx:``).
+    """
+    from harmscope.encoders._onnx_export import from_folder
+
+    return from_folder(str(current_minilm_safety_int8()), use_cache=use_cache, batch_size=batch_size)

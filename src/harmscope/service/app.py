@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from harmscope.service._batching import MicroBatcher
 from harmscope.service._metrics import CONTENT_TYPE, ServiceMetrics, create_metrics
 from harmscope.service._playground import install_playground, policy_info
 from harmscope.service.gateway import Gateway, UpstreamError, UserTurn, user_turns
@@ -146,6 +147,8 @@ def create_app(moderator: Moderator | Callable[[], Moderator], settings: Service
         try:
             yield
         finally:
+            if batcher is not None:
+                await batcher.close()
             if state.gateway is not None:
                 await state.gateway.close()
             if state.loader_task is not None and not state.loader_task.done():
@@ -165,15 +168,24 @@ def create_app(moderator: Moderator | Callable[[], Moderator], settings: Service
                            allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type"])
     app.add_middleware(_Observe, metrics=state.metrics)
 
-    async def run(func: Callable[[], T]) -> T:
-        """``func`` on a worker thread, within the request time limit (504 when exceeded). A timed-out
-        call is abandoned, not killed: its thread finishes in the background."""
+    async def limited(call: Awaitable[T]) -> T:
+        """Await ``call`` within the request time limit (504 when exceeded)."""
         try:
             with anyio.fail_after(settings.request_timeout_s):
-                return await anyio.to_thread.run_sync(func, abandon_on_cancel=True)
+                return await call
         except TimeoutError:
             raise ApiError(504, f"screening did not finish within {settings.request_timeout_s:g} s; retry "
                            "with fewer or shorter inputs", type="timeout", code="timeout") from None
+
+    async def run(func: Callable[[], T]) -> T:
+        """``func`` on a worker thread, within the request time limit (504 when exceeded). A timed-out
+        call is abandoned, not killed: its thread finishes in the background."""
+        return await limited(anyio.to_thread.run_sync(func, abandon_on_cancel=True))
+
+    # Concurrent /v1/moderations requests share detector calls (service/_batching.py); 0 ms = off.
+    batcher = (MicroBatcher(settings.max_batch_wait_ms / 1000.0, settings.max_batch_texts)
+               if settings.max_batch_wait_ms > 0 else None)
+    app.state.harmscope_batcher = batcher
 
     # -- routes ---------------------------------------------------------------------------------------
     @app.get("/healthz")
@@ -203,7 +215,10 @@ def create_app(moderator: Moderator | Callable[[], Moderator], settings: Service
         mod = state.ready()
         texts = _texts(body.input)
         rid = _request_id(request)
-        outcome = await run(lambda: mod.moderate(texts, request_id=rid, endpoint="moderations"))
+        if batcher is not None:
+            outcome = await limited(batcher.moderate(mod, texts, request_id=rid, endpoint="moderations"))
+        else:
+            outcome = await run(lambda: mod.moderate(texts, request_id=rid, endpoint="moderations"))
         state.metrics.observe_screen("moderations", outcome.verdicts, outcome.latency_ms)
         return ModerationResponse(id=rid, model=body.model or settings.model_name,
                                   results=[_moderation_result(v) for v in outcome.verdicts])

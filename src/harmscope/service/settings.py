@@ -95,6 +95,11 @@ class ServiceSettings(_Frozen):
     the SQLite file ``<cache>/audit.sqlite3``; ``none`` = no audit store (see docs/service.md)."""
     log_prompts: bool = False
     """Also store each screened text in the audit store (off: only its SHA-256 and length)."""
+    max_batch_wait_ms: float = Field(default=2.0, ge=0, le=1000)
+    """Micro-batching of concurrent ``/v1/moderations`` requests: the first request of a batch waits up to
+    this long for others, then all run in one detector call; 0 = off (one call per request)."""
+    max_batch_texts: int = Field(default=64, ge=1)
+    """A micro-batch stops gathering at this many texts (a request is never split)."""
 
     @model_validator(mode="after")
     def _keys_not_blank(self) -> ServiceSettings:
