@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
@@ -69,3 +73,33 @@ def analyst() -> SafetyAnalystDetector:
     air = {"fraud": "Fraud", "weapons": "Weapon Usage & Development"}
     return SafetyAnalystDetector(representation="hashing", cv_folds=0).fit(
         texts, labels, categories=[air[c] if c else None for c in cats])
+
+
+@contextmanager
+def _serving(app: Any) -> Iterator[str]:
+    """``app`` under a real uvicorn on a free loopback port, in a thread; yields the base URL
+    (``http://127.0.0.1:PORT``) and shuts the server down (running the app's lifespan) afterwards."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@pytest.fixture()
+def serving() -> Callable[[Any], AbstractContextManager[str]]:
+    """``with serving(app) as base_url: ...`` — the app on a real uvicorn (see :func:`_serving`)."""
+    return _serving

@@ -9,20 +9,18 @@ import dataclasses
 import json
 import logging
 import os
-import socket
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from harmscope.cli import _audit, _serve
@@ -165,31 +163,13 @@ def test_close_flushes_and_refuses_later_decisions(make_store: MakeStore, caplog
     store.close()  # idempotent
 
 
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """``app`` under uvicorn on a free loopback port; yields the base URL, shuts down (lifespan) after."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-
+Serving = Callable[[Any], AbstractContextManager[str]]
 
 CLIENTS, REQUESTS, TEXTS = 32, 50, 2
 
 
-def test_concurrent_clients_store_every_decision_exactly_once(make_store: MakeStore, knn: KNNDetector) -> None:
+def test_concurrent_clients_store_every_decision_exactly_once(make_store: MakeStore, knn: KNNDetector,
+                                                              serving: Serving) -> None:
     """32 client threads x 50 requests (2 texts each; every 5th through /v1/analyze) against the real app
     under uvicorn; a small queue so that back-pressure is exercised. Every request id a client got back is
     stored with exactly TEXTS rows, and nothing else is."""

@@ -12,17 +12,13 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import socket
-import threading
-import time
 import tomllib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from harmscope.detectors._knn import KNNDetector
@@ -155,25 +151,7 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
-@contextmanager
-def _serve(moderator: Moderator, settings: ServiceSettings) -> Iterator[str]:
-    """The app under a real uvicorn on a free loopback port, in a thread; yields the base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(moderator, settings), log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+Serving = Callable[[Any], AbstractContextManager[str]]
 
 
 class _Watch:
@@ -204,11 +182,11 @@ def _shot(page: Page, path: Path) -> None:
 
 
 def test_playground_safety_analyst_end_to_end(browser: Browser, analyst: SafetyAnalystDetector,
-                                             tmp_path: Path) -> None:
+                                             tmp_path: Path, serving: Serving) -> None:
     from playwright.sync_api import expect
 
     moderator = Moderator(analyst, name="test-analyst", version="test-1")
-    with _serve(moderator, ServiceSettings(api_keys=(KEY,))) as base:
+    with serving(create_app(moderator, ServiceSettings(api_keys=(KEY,)))) as base:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.set_default_timeout(TIMEOUT_MS)
         watch = _Watch(page)
@@ -256,10 +234,11 @@ def test_playground_safety_analyst_end_to_end(browser: Browser, analyst: SafetyA
         page.close()
 
 
-def test_playground_knn_neighbours_and_errors(browser: Browser, knn: KNNDetector, tmp_path: Path) -> None:
+def test_playground_knn_neighbours_and_errors(browser: Browser, knn: KNNDetector, tmp_path: Path,
+                                              serving: Serving) -> None:
     from playwright.sync_api import expect
 
-    with _serve(Moderator(knn, name="test-knn", version="test-1"), ServiceSettings()) as base:
+    with serving(create_app(Moderator(knn, name="test-knn", version="test-1"), ServiceSettings())) as base:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(TIMEOUT_MS)
         watch = _Watch(page)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
 
 import openai
 import pytest
-import uvicorn
 
 from harmscope.service import OPENAI_CATEGORIES, Moderator, ServiceSettings, create_app
 
@@ -18,24 +16,9 @@ SAFE = "what is a good way to bake sourdough bread at home"
 
 
 @pytest.fixture()
-def base_url(moderator: Moderator) -> Iterator[str]:
-    app = create_app(moderator, ServiceSettings(api_keys=("sk-test",)))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+def base_url(moderator: Moderator, serving: Callable[[Any], AbstractContextManager[str]]) -> Iterator[str]:
+    with serving(create_app(moderator, ServiceSettings(api_keys=("sk-test",)))) as base:
+        yield f"{base}/v1"
 
 
 def test_official_openai_client_moderations(base_url: str) -> None:
