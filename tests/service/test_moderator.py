@@ -114,3 +114,21 @@ def test_load_service_detector(tmp_path: object, knn: KNNDetector) -> None:
     assert Moderator(loaded).info().version == loaded.version
     with pytest.raises(HarmscopeError, match="not 'default', a folder, or a registered detector"):
         load_service_detector(f"{tmp_path}/missing")
+
+
+def test_warm_up_runs_past_the_embedding_cache(knn: KNNDetector, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A cached warm-up vector would leave the encoder unloaded until the first real request.
+    from harmscope.encoders import _base
+
+    seen: list[bool] = []
+    original = Moderator._explain
+
+    def spy(self: Moderator, detector: Any, texts: list[str]) -> Any:
+        seen.append(_base._CACHE_OFF.get())
+        return original(self, detector, texts)
+
+    monkeypatch.setattr(Moderator, "_explain", spy)
+    moderator = Moderator(knn)
+    moderator.warm_up()
+    moderator.moderate([SAFE])
+    assert seen == [True, False]

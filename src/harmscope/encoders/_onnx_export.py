@@ -7,7 +7,8 @@ and L2 normalisation are done in numpy by :class:`~harmscope.encoders._onnx.Onnx
 (onnxruntime's dynamic quantisation; activations are quantised at run time). 7-bit because CPUs without
 VNNI (AVX2 only, like these machines) can saturate on full-range u8*s8 products; per-channel because
 per-tensor scales cost MiniLM ~1-2 cosine points on short texts. The encoder ``onnx:<folder>`` loads
-such a folder with onnxruntime only (no torch).
+such a folder with onnxruntime only (no torch); a quantised one is run one text at a time (see
+:class:`OnnxFolderEncoder`: its vectors must not depend on batch mates).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from harmscope.encoders._base import BatchedEncoder
 from harmscope.encoders._cache import EmbeddingCache
@@ -170,23 +174,41 @@ def _quantize(source: Path, target: Path) -> None:
 
 class OnnxFolderEncoder(OnnxEncoder):
     """``onnx:<folder>``: an :class:`OnnxEncoder` whose embedding cache is keyed by the model file's size
-    and modification time too, so re-exporting into the same folder never serves stale vectors."""
+    and modification time too, so re-exporting into the same folder never serves stale vectors.
 
-    def __init__(self, spec: OnnxModelSpec, folder: Path, *, use_cache: bool = True, batch_size: int = 32) -> None:
+    ``per_text=True`` (quantised exports) runs the graph once per text. Dynamic quantisation scales the
+    activations per *tensor*, i.e. per batch: in a padded batch a text's vector moves with its batch
+    mates (cosine down to ~0.99, enough to move a kNN score by 0.4 and flip ~1% of verdicts), so a prompt
+    would be judged differently alone, in a multi-text request, in a micro-batch or in a batch job. One
+    text per run makes every vector a function of its text only; on these 2-core machines it encoded as
+    many texts per second as batches of 32 (docs/speed.md).
+    """
+
+    def __init__(self, spec: OnnxModelSpec, folder: Path, *, use_cache: bool = True, batch_size: int = 32,
+                 per_text: bool = False) -> None:
         super().__init__(spec, lambda: (folder / MODEL_FILE, folder / TOKENIZER_FILE), use_cache=use_cache,
                          batch_size=batch_size)
         self.folder = folder
+        self.per_text = per_text
+
+    def _encode_batch(self, texts: list[str]) -> NDArray[np.float32]:
+        if not self.per_text or len(texts) <= 1:
+            return super()._encode_batch(texts)
+        return np.concatenate([OnnxEncoder._encode_batch(self, [t]) for t in texts])
 
     @property
     def cache(self) -> EmbeddingCache:
         if self._cache is None:
             stat = (self.folder / MODEL_FILE).stat()
-            self._cache = EmbeddingCache(f"{self.id}@{stat.st_size}-{stat.st_mtime_ns}")
+            mode = "-pt" if self.per_text else ""  # vectors of batched int8 runs differ: never mix them
+            self._cache = EmbeddingCache(f"{self.id}@{stat.st_size}-{stat.st_mtime_ns}{mode}")
         return self._cache
 
 
-def from_folder(path: str, *, use_cache: bool = True, batch_size: int = 32) -> BatchedEncoder:
-    """The encoder for ``onnx:<folder>`` (a folder written by :func:`export_onnx`)."""
+def from_folder(path: str, *, use_cache: bool = True, batch_size: int = 32,
+                per_text: bool | None = None) -> BatchedEncoder:
+    """The encoder for ``onnx:<folder>`` (a folder written by :func:`export_onnx`). ``per_text``: one text
+    per graph run; None = for quantised exports only (see :class:`OnnxFolderEncoder`)."""
     if not path:
         raise ModelFilesError("onnx: needs a folder, e.g. onnx:/models/minilm-safety-onnx")
     folder = Path(path).expanduser().resolve()
@@ -199,4 +221,5 @@ def from_folder(path: str, *, use_cache: bool = True, batch_size: int = 32) -> B
         raise ModelFilesError(f"onnx:{path}: {meta_file} is not a harmscope ONNX export description")
     spec = OnnxModelSpec(f"onnx:{folder}", int(meta["dim"]), int(meta["max_seq_length"]), pooled_output=None,
                          normalize=bool(meta["normalize"]))
-    return OnnxFolderEncoder(spec, folder, use_cache=use_cache, batch_size=batch_size)
+    return OnnxFolderEncoder(spec, folder, use_cache=use_cache, batch_size=batch_size,
+                             per_text=bool(meta.get("quantized")) if per_text is None else per_text)

@@ -9,7 +9,7 @@ by themselves and an idle service adds at most ``max_wait_s`` to a request.
 Each request still gets its own request id, verdicts, log line and :class:`Decision` records (through the
 moderator's sink); ``latency_ms`` is the detector time of the batch it rode in. Scores are those of a
 sequential call: explaining texts together or apart gives the same result for every detector here, up to
-float rounding in padded encoder batches (and for int8-activation encoders, slightly more; docs/speed.md).
+float rounding (quantised ONNX encoders run one text per graph run for exactly this; docs/speed.md).
 """
 
 from __future__ import annotations
