@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from harmscope.detectors._threshold import ThresholdChoice, select_threshold
 from harmscope.errors import HarmscopeError
+from harmscope.metrics._classification import BinaryReport
 
 if TYPE_CHECKING:
     from harmscope.detectors._base import BaseDetector
@@ -68,18 +69,11 @@ class PoolLike(Protocol):
 
 
 @dataclass(frozen=True)
-class ValidationFigures:
-    """How the fitted detector does on the pool's validation split at the chosen threshold."""
+class ValidationFigures(BinaryReport):
+    """How the fitted detector does on the pool's validation split at the chosen threshold: the
+    :class:`~harmscope.metrics.BinaryReport` figures (``fpr`` over ALL safe validation texts), plus the
+    false-positive rate on realistic benign traffic."""
 
-    n: int
-    n_unsafe: int
-    threshold: float
-    f1: float
-    precision: float
-    recall: float
-    fpr: float | None
-    """False-positive rate over ALL safe validation texts."""
-    auprc: float | None
     reference_fpr: float | None
     """False-positive rate over the safe validation texts of :attr:`reference_sources` (realistic
     benign traffic), ``None`` when the validation split holds none."""
@@ -192,11 +186,8 @@ def fit_and_validate(
     seconds = time.perf_counter() - start
     report = binary_report(y_val, scores, threshold=choice.threshold)
     ref_fpr = (float(sum(scores[i] >= choice.threshold for i in ref_idx)) / len(ref_idx)) if ref_idx else None
-    figures = ValidationFigures(
-        n=report.n, n_unsafe=report.n_unsafe, threshold=choice.threshold, f1=report.f1,
-        precision=report.precision, recall=report.recall, fpr=report.fpr, auprc=report.auprc,
-        reference_fpr=ref_fpr, reference_n_safe=len(ref_idx), reference_sources=used_sources,
-    )
+    figures = ValidationFigures(**{**asdict(report), "threshold": choice.threshold}, reference_fpr=ref_fpr,
+                                reference_n_safe=len(ref_idx), reference_sources=used_sources)
     return PoolFit(detector=detector, spec=spec, choice=choice, validation=figures, pool_hash=pool_hash(pool),
                    n_train=len(pool.train), n_val=len(pool.val), fit_seconds=seconds)
 
