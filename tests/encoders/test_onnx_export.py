@@ -63,7 +63,8 @@ def reference() -> np.ndarray:
 
 @pytest.mark.model
 @pytest.mark.parametrize("quantize", [False, True])
-def test_export_matches_the_torch_model(tmp_path: Path, reference: np.ndarray, quantize: bool) -> None:
+def test_export_matches_the_torch_model(tmp_path: Path, reference: np.ndarray, quantize: bool,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from harmscope.encoders._onnx_export import export_onnx
     from harmscope.encoders._sentence import minilm_folder
 
@@ -86,3 +87,9 @@ def test_export_matches_the_torch_model(tmp_path: Path, reference: np.ndarray, q
     alone = encoder.encode(PROMPTS[:1])
     assert float(np.dot(alone[0], vectors[0])) > (0.999999 if quantize else 0.9999)
     assert encoder.per_text is quantize  # type: ignore[attr-defined]
+    if quantize:  # one-text runs side by side on two threads give the vectors of one-by-one runs
+        monkeypatch.setenv("HARMSCOPE_ORT_THREADS", "2")
+        parallel = get_encoder(f"onnx:{out}", use_cache=False).encode(PROMPTS)
+        monkeypatch.setenv("HARMSCOPE_ORT_THREADS", "1")
+        serial = get_encoder(f"onnx:{out}", use_cache=False).encode(PROMPTS)
+        assert np.array_equal(parallel, serial)

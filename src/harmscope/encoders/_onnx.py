@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from harmscope.encoders._base import BatchedEncoder
 from harmscope.encoders._locate import ModelFilesError, dist_file
 
-_SESSIONS: dict[tuple[str, int], tuple[Any, Any]] = {}
+_SESSIONS: dict[tuple[str, int, int], tuple[Any, Any]] = {}
 _LOCK = threading.Lock()
 
 
@@ -53,9 +53,12 @@ def _threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def load_session(model: Path, tokenizer_json: Path, max_length: int) -> tuple[Any, Any]:
-    """The process-wide (onnxruntime session, tokenizer) pair for ``model``; created at most once."""
-    key = (str(model), max_length)
+def load_session(model: Path, tokenizer_json: Path, max_length: int,
+                 threads: int | None = None) -> tuple[Any, Any]:
+    """The process-wide (onnxruntime session, tokenizer) pair for ``model``; created at most once per
+    ``threads`` (intra-op threads; None = :func:`_threads`)."""
+    threads = _threads() if threads is None else threads
+    key = (str(model), max_length, threads)
     with _LOCK:
         found = _SESSIONS.get(key)
         if found is None:
@@ -64,7 +67,7 @@ def load_session(model: Path, tokenizer_json: Path, max_length: int) -> tuple[An
             from tokenizers import Tokenizer
 
             options = ort.SessionOptions()
-            options.intra_op_num_threads = _threads()
+            options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             spin = "1" if os.environ.get("HARMSCOPE_ORT_SPIN") == "1" else "0"
@@ -123,6 +126,10 @@ class OnnxEncoder(BatchedEncoder):
     def _encode_batch(self, texts: list[str]) -> NDArray[np.float32]:
         """Tokenise, run the graph, pool: (len(texts), dim) float32."""
         session, tokenizer = self._load()
+        return self._run(session, tokenizer, texts)
+
+    def _run(self, session: Any, tokenizer: Any, texts: list[str]) -> NDArray[np.float32]:
+        """One graph run over ``texts`` (padded to the longest) with the given session."""
         encodings = tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)

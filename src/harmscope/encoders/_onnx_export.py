@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import threading
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from numpy.typing import NDArray
 from harmscope.encoders._base import BatchedEncoder
 from harmscope.encoders._cache import EmbeddingCache
 from harmscope.encoders._locate import ModelFilesError
-from harmscope.encoders._onnx import OnnxEncoder, OnnxModelSpec
+from harmscope.encoders._onnx import OnnxEncoder, OnnxModelSpec, _threads, load_session
 from harmscope.errors import HarmscopeError
 
 META_FILE = "harmscope_onnx.json"
@@ -172,6 +174,19 @@ def _quantize(source: Path, target: Path) -> None:
         logging.getLogger().setLevel(quiet)
 
 
+_CALLERS: dict[int, ThreadPoolExecutor] = {}
+_CALLERS_LOCK = threading.Lock()
+
+
+def _callers(workers: int) -> ThreadPoolExecutor:
+    """The process-wide pool of ``workers`` threads that run one-text graph runs side by side."""
+    with _CALLERS_LOCK:
+        pool = _CALLERS.get(workers)
+        if pool is None:
+            pool = _CALLERS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="harmscope-onnx")
+        return pool
+
+
 class OnnxFolderEncoder(OnnxEncoder):
     """``onnx:<folder>``: an :class:`OnnxEncoder` whose embedding cache is keyed by the model file's size
     and modification time too, so re-exporting into the same folder never serves stale vectors.
@@ -194,7 +209,16 @@ class OnnxFolderEncoder(OnnxEncoder):
     def _encode_batch(self, texts: list[str]) -> NDArray[np.float32]:
         if not self.per_text or len(texts) <= 1:
             return super()._encode_batch(texts)
-        return np.concatenate([OnnxEncoder._encode_batch(self, [t]) for t in texts])
+        workers = _threads()
+        if workers <= 1:
+            session, tokenizer = self._load()
+            return np.concatenate([self._run(session, tokenizer, [t]) for t in texts])
+        # One-text runs are too small for two intra-op threads to share well (~230 texts/s on 2 cores);
+        # two callers on a single-threaded session keep both cores busy (~320 texts/s; docs/speed.md).
+        self._load()
+        model, tokenizer_json = self._locate()
+        session, tokenizer = load_session(model, tokenizer_json, self.spec.max_length, threads=1)
+        return np.concatenate(list(_callers(workers).map(lambda t: self._run(session, tokenizer, [t]), texts)))
 
     @property
     def cache(self) -> EmbeddingCache:
