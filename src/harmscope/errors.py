@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> BaseException:
+    """Unpickle a :class:`HarmscopeError` without calling its ``__init__`` (whose signature may differ)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class HarmscopeError(Exception):
-    """Base class: the CLI prints ``str(error)`` as one line and exits with status 2."""
+    """Base class: the CLI prints ``str(error)`` as one line and exits with status 2.
+
+    Errors pickle with their message and attributes whatever their ``__init__`` takes, so they cross
+    process boundaries intact (Ray workers, multiprocessing) instead of failing to unpickle there.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class UnknownNameError(HarmscopeError, KeyError):
