@@ -155,3 +155,9 @@ def test_held_out_split_and_bench_vectors() -> None:
     rows = bench_vectors(bank, queries, k=5, exact_latency_queries=5, indexes=("exact", "hnsw"))
     assert [r.index for r in rows] == ["exact", "hnsw"] and rows[0].recall_at_k == 1.0
     assert rows[1].recall_at_k >= 0.9 and rows[1].p50_ms > 0 and rows[1].n_bank == 1450
+
+
+def test_exact_search_orders_equal_similarities_by_row() -> None:
+    rows = np.tile(np.array([[1.0, 0.0], [0.6, 0.8]], dtype=np.float32), (30, 1))  # 30 exact ties
+    hits = ExactIndex(rows).search(np.array([[1.0, 0.0]], dtype=np.float32), k=31)
+    assert hits.index[0].tolist() == [*range(0, 60, 2), 1]

@@ -124,10 +124,16 @@ class ExactIndex:
                 block[groups[0][start:stop, None] == groups[1][None, :]] = -np.inf
             if k < n:
                 part = np.argpartition(-block, k - 1, axis=1)[:, :k]
+                # argpartition picks any of several rows tied at the k-th similarity; take the lowest
+                # row numbers instead so results never depend on the partition algorithm.
+                kth = np.take_along_axis(block, part, axis=1).min(axis=1)
+                for row in np.flatnonzero((block >= kth[:, None]).sum(axis=1) > k):
+                    order = np.lexsort((np.arange(n), -block[row]))
+                    part[row] = order[:k]
             else:
                 part = np.broadcast_to(np.arange(n), (stop - start, n)).copy()
             part_sims = np.take_along_axis(block, part, axis=1)
-            order = np.argsort(-part_sims, axis=1, kind="stable")
+            order = np.lexsort((part, -part_sims), axis=1)  # equal similarity: lower row first
             top = np.take_along_axis(part, order, axis=1)
             top_sims = np.take_along_axis(part_sims, order, axis=1)
             index[start:stop] = np.where(np.isfinite(top_sims), top, -1)
