@@ -92,11 +92,13 @@ class KNNDetector(BaseDetector):
 
     def _category_from_hits(self, hits: Hits) -> NDArray[np.float64]:
         assert self.bank_ is not None
-        n_cat = len(self.categories_)
-        onehot = np.zeros((len(self.bank_) + 1, n_cat))  # last row: the empty slot (index -1)
-        has = self.bank_.category_index >= 0
-        onehot[np.nonzero(has)[0], self.bank_.category_index[has]] = 1.0
-        votes = np.einsum("mk,mkc->mc", self._weights(hits), onehot[hits.index])
+        # Each neighbour's weight goes to its category (none for safe rows and empty slots); no one-hot
+        # table of the whole bank per call (that cost ~0.5 ms of a single prompt's ~10 ms).
+        cats = np.where(hits.index >= 0, self.bank_.category_index[np.maximum(hits.index, 0)], -1)
+        weights = self._weights(hits)
+        votes = np.zeros((cats.shape[0], len(self.categories_)))
+        rows, slots = np.nonzero(cats >= 0)
+        np.add.at(votes, (rows, cats[rows, slots]), weights[rows, slots])
         total = votes.sum(axis=1, keepdims=True)
         out: NDArray[np.float64] = votes / np.where(total > 0, total, 1.0)
         return out
