@@ -7,7 +7,7 @@ then sends --requests requests per concurrency level from that many concurrent c
 connection each) and prints a table (or --json). A benchmark, not a test: figures depend on the machine
 and on what else runs on it.
 
-Run: .venv/bin/python benchmarks/service_load.py [--detector default] [--requests 300] [--json]
+Run: .venv/bin/python benchmarks/service_load.py [--detector default] [--requests 300] [--db none|PATH|URL] [--json]
 """
 
 from __future__ import annotations
@@ -87,13 +87,13 @@ def _percentile(sorted_ms: list[float], q: float) -> float:
     return sorted_ms[min(rank, len(sorted_ms)) - 1]
 
 
-def start_server(detector: str, port: int, log_path: Path, start_timeout_s: float) -> tuple[subprocess.Popen[bytes],
-                                                                                              dict[str, Any]]:
+def start_server(detector: str, port: int, log_path: Path, start_timeout_s: float,
+                 db: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     """`harmscope serve` in a subprocess; returns it once /readyz answers 200 (with the /readyz body)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
     env.pop("HARMSCOPE_API_KEYS", None)
     cmd = [sys.executable, "-m", "harmscope.cli", "serve", "--detector", detector, "--host", "127.0.0.1",
-           "--port", str(port), "--log-level", "warning"]
+           "--port", str(port), "--log-level", "warning", "--db", db]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
     deadline = time.monotonic() + start_timeout_s
@@ -145,6 +145,15 @@ async def run_level(base_url: str, concurrency: int, n: int, offset: int = 0) ->
                        p99_ms=round(_percentile(ordered, 99), 1), mean_ms=round(sum(ordered) / len(ordered), 1))
 
 
+def _store_kind(db: str | None) -> str:
+    """What --db pointed at, without credentials: 'none', 'postgresql' or 'sqlite'."""
+    if db is None:
+        return "sqlite (temporary)"
+    if db.strip().lower() == "none":
+        return "none"
+    return "postgresql" if db.startswith(("postgresql:", "postgres:")) else "sqlite"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -154,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests per level (default 300)")
     parser.add_argument("--warmup", type=int, default=30, help="requests sent first and not measured")
     parser.add_argument("--start-timeout", type=float, default=600.0, help="seconds to wait for /readyz")
+    parser.add_argument("--db", default=None,
+                        help="audit store for `harmscope serve --db`: 'none', a file path, sqlite:///path or "
+                             "postgresql://... (default: a SQLite file in a temporary folder, so benchmark "
+                             "requests never land in your own audit log)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
@@ -164,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="harmscope-load-") as tmp:
         log_path = Path(tmp) / "serve.log"
         started = time.perf_counter()
-        proc, ready = start_server(args.detector, port, log_path, args.start_timeout)
+        db = args.db or str(Path(tmp) / "audit.sqlite3")
+        proc, ready = start_server(args.detector, port, log_path, args.start_timeout, db)
         start_seconds = time.perf_counter() - started
         base_url = f"http://127.0.0.1:{port}"
         load_before = os.getloadavg()
@@ -184,12 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"endpoint": "/v1/moderations", "detector": detector.get("name"), "detector_type": detector.get("kind"),
             "detector_version": detector.get("version"), "cpus": os.cpu_count(),
             "loadavg_1m_before": round(load_before[0], 2), "loadavg_1m_after": round(load_after[0], 2),
-            "server_start_seconds": round(start_seconds, 1), "warmup_requests": args.warmup}
+            "server_start_seconds": round(start_seconds, 1), "warmup_requests": args.warmup,
+            "audit_store": _store_kind(args.db)}
     if args.json:
         print(json.dumps({**meta, "levels": [asdict(r) for r in results]}, indent=2))
         return 0
     print(f"POST /v1/moderations, detector {meta['detector']} ({meta['detector_type']}, {meta['detector_version']}), "
-          f"{meta['cpus']} CPUs, load average {meta['loadavg_1m_before']} -> {meta['loadavg_1m_after']}")
+          f"{meta['cpus']} CPUs, audit store {meta['audit_store']}, load average {meta['loadavg_1m_before']} -> "
+          f"{meta['loadavg_1m_after']}")
     print(f"{'concurrency':>11} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
     for r in results:
         print(f"{r.concurrency:>11} {r.requests:>8} {r.rps:>7.1f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {r.errors:>6}")
