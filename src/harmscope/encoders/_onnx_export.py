@@ -14,6 +14,7 @@ such a folder with onnxruntime only (no torch); a quantised one is run one text 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -176,6 +177,8 @@ def _quantize(source: Path, target: Path) -> None:
 
 _CALLERS: dict[int, ThreadPoolExecutor] = {}
 _CALLERS_LOCK = threading.Lock()
+# A forked child has the pools but not their threads (work sent there would wait forever): start afresh.
+os.register_at_fork(after_in_child=_CALLERS.clear)
 
 
 def _callers(workers: int) -> ThreadPoolExecutor:
