@@ -161,3 +161,16 @@ def test_exact_search_orders_equal_similarities_by_row() -> None:
     rows = np.tile(np.array([[1.0, 0.0], [0.6, 0.8]], dtype=np.float32), (30, 1))  # 30 exact ties
     hits = ExactIndex(rows).search(np.array([[1.0, 0.0]], dtype=np.float32), k=31)
     assert hits.index[0].tolist() == [*range(0, 60, 2), 1]
+
+
+def test_exact_search_gives_the_same_hits_alone_and_in_a_batch() -> None:
+    rng = np.random.default_rng(5)
+    base = unit_rows(rng.standard_normal((50, 24)).astype(np.float32))
+    rows = np.concatenate([base, base[:20], base[:20]])  # many exact duplicates: ties at every k
+    queries = unit_rows(rng.standard_normal((300, 24)).astype(np.float32))
+    index = ExactIndex(rows)
+    together = index.search(queries, k=7)
+    for i in range(0, 300, 37):
+        alone = index.search(queries[i:i + 1], k=7)
+        assert alone.index[0].tolist() == together.index[i].tolist()
+        assert np.array_equal(alone.similarity[0], together.similarity[i])

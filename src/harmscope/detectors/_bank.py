@@ -26,6 +26,8 @@ from harmscope.types import Neighbour
 
 # Similarity blocks are (chunk, n_bank) float32; keep each under ~64 MB.
 _BLOCK_FLOATS = 16_000_000
+_NEAR_TIE = 1e-5
+"""Similarities this close to the k-th one are re-scored row by row before choosing (see ExactIndex)."""
 
 IndexKind = Literal["auto", "exact", "hnsw", "ivf"]
 INDEX_KINDS: Final[tuple[str, ...]] = ("auto", "exact", "hnsw", "ivf")
@@ -116,29 +118,42 @@ class ExactIndex:
         sims = np.full((m, k), -np.inf, dtype=np.float32)
         if m == 0 or k == 0:
             return Hits(index, sims)
-        chunk = max(1, _BLOCK_FLOATS // max(n, 1))
+        # per chunk: the (chunk, n) similarities and the (chunk, k, dim) rows re-scored below
+        chunk = max(1, _BLOCK_FLOATS // max(n, k * self.vectors.shape[1], 1))
         for start in range(0, m, chunk):
             stop = min(start + chunk, m)
             block = queries[start:stop] @ self.vectors.T
             if groups is not None:
                 block[groups[0][start:stop, None] == groups[1][None, :]] = -np.inf
+            queries_block = queries[start:stop]
             if k < n:
                 part = np.argpartition(-block, k - 1, axis=1)[:, :k]
-                # argpartition picks any of several rows tied at the k-th similarity; take the lowest
-                # row numbers instead so results never depend on the partition algorithm.
+                # A matrix product rounds the last bits of a similarity differently for a query in a
+                # batch than alone, so rows (nearly) tied at the k-th place could be picked differently.
+                # Such rows are re-scored one by one (the same arithmetic alone or in a batch) and the
+                # lowest row numbers win exact ties.
                 kth = np.take_along_axis(block, part, axis=1).min(axis=1)
-                for row in np.flatnonzero((block >= kth[:, None]).sum(axis=1) > k):
-                    order = np.lexsort((np.arange(n), -block[row]))
-                    part[row] = order[:k]
+                near = block >= (kth - _NEAR_TIE)[:, None]
+                for row in np.flatnonzero(near.sum(axis=1) > k):
+                    candidates = np.flatnonzero(near[row])
+                    rescored = self._rescore(queries_block[row], candidates, block[row, candidates])
+                    part[row] = candidates[np.lexsort((candidates, -rescored))[:k]]
             else:
                 part = np.broadcast_to(np.arange(n), (stop - start, n)).copy()
-            part_sims = np.take_along_axis(block, part, axis=1)
+            part_sims = self._rescore(queries_block[:, None, :], part, np.take_along_axis(block, part, axis=1))
             order = np.lexsort((part, -part_sims), axis=1)  # equal similarity: lower row first
             top = np.take_along_axis(part, order, axis=1)
-            top_sims = np.take_along_axis(part_sims, order, axis=1)
+            top_sims = np.take_along_axis(part_sims, order, axis=1).astype(np.float32)
             index[start:stop] = np.where(np.isfinite(top_sims), top, -1)
             sims[start:stop] = top_sims
         return Hits(index, sims)
+
+    def _rescore(self, query: NDArray[np.float32], rows: NDArray[np.int64],
+                 batch_sims: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Similarities of ``rows`` to ``query`` computed row by row (elementwise product and sum: the same
+        bits whatever else is searched with it); excluded rows (-inf in ``batch_sims``) stay -inf."""
+        exact = np.sum(self.vectors[rows] * query, axis=-1, dtype=np.float32)
+        return np.where(np.isfinite(batch_sims), exact, -np.inf).astype(np.float32)
 
 
 # -- FAISS ---------------------------------------------------------------------------------------------
