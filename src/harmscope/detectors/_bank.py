@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
@@ -20,12 +21,15 @@ from typing import Any, Final, Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from harmscope._blas import single_threaded_blas
 from harmscope.detectors import _io
 from harmscope.errors import HarmscopeError, MissingPackageError
 from harmscope.types import Neighbour
 
 # Similarity blocks are (chunk, n_bank) float32; keep each under ~64 MB.
 _BLOCK_FLOATS = 16_000_000
+SINGLE_THREAD_MAX_QUERIES = 256
+"""Searches of at most this many queries (scoring) run numpy's BLAS on one thread (harmscope._blas)."""
 _NEAR_TIE = 1e-5
 """Similarities this close to the k-th one are re-scored row by row before choosing (see ExactIndex)."""
 
@@ -120,6 +124,15 @@ class ExactIndex:
             return Hits(index, sims)
         # per chunk: the (chunk, n) similarities and the (chunk, k, dim) rows re-scored below
         chunk = max(1, _BLOCK_FLOATS // max(n, k * self.vectors.shape[1], 1))
+        with single_threaded_blas() if m <= SINGLE_THREAD_MAX_QUERIES else nullcontext():
+            self._search_chunks(queries, k, groups, chunk, index, sims)
+        return Hits(index, sims)
+
+    def _search_chunks(self, queries: NDArray[np.float32], k: int,
+                       groups: tuple[NDArray[np.int64], NDArray[np.int64]] | None, chunk: int,
+                       index: NDArray[np.int64], sims: NDArray[np.float32]) -> None:
+        """Fill ``index`` and ``sims`` (m, k) chunk by chunk of queries."""
+        m, n = queries.shape[0], self.vectors.shape[0]
         for start in range(0, m, chunk):
             stop = min(start + chunk, m)
             block = queries[start:stop] @ self.vectors.T
@@ -146,7 +159,6 @@ class ExactIndex:
             top_sims = np.take_along_axis(part_sims, order, axis=1).astype(np.float32)
             index[start:stop] = np.where(np.isfinite(top_sims), top, -1)
             sims[start:stop] = top_sims
-        return Hits(index, sims)
 
     def _rescore(self, query: NDArray[np.float32], rows: NDArray[np.int64],
                  batch_sims: NDArray[np.float32]) -> NDArray[np.float32]:
