@@ -113,7 +113,8 @@ def start_server(detector: str, port: int, log_path: Path, start_timeout_s: floa
     raise SystemExit(f"harmscope serve was not ready within {start_timeout_s:g} s (log: {log_path})")
 
 
-async def run_level(base_url: str, concurrency: int, n: int, offset: int = 0) -> LevelResult:
+async def run_level(base_url: str, concurrency: int, n: int, offset: int = 0,
+                    prompts: tuple[str, ...] = PROMPTS) -> LevelResult:
     """``n`` moderation requests from ``concurrency`` concurrent clients; latency per request."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
@@ -126,7 +127,7 @@ async def run_level(base_url: str, concurrency: int, n: int, offset: int = 0) ->
             while next_index < n:
                 i = next_index
                 next_index += 1
-                body = {"input": PROMPTS[(offset + i) % len(PROMPTS)]}
+                body = {"input": prompts[(offset + i) % len(prompts)]}
                 start = time.perf_counter()
                 try:
                     r = await client.post("/v1/moderations", json=body)
@@ -167,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="audit store for `harmscope serve --db`: 'none', a file path, sqlite:///path or "
                              "postgresql://... (default: a SQLite file in a temporary folder, so benchmark "
                              "requests never land in your own audit log)")
+    parser.add_argument("--unique", action="store_true",
+                        help="send distinct prompts (bench-speed's 2,560 generated ones) so the server's "
+                             "embedding cache never answers and every request is encoded; default: cycle "
+                             "the 24 prompts above (cache hits after the warm-up)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
@@ -182,9 +187,16 @@ def main(argv: list[str] | None = None) -> int:
         start_seconds = time.perf_counter() - started
         base_url = f"http://127.0.0.1:{port}"
         load_before = os.getloadavg()
+        prompts = PROMPTS
+        if args.unique:
+            from harmscope.speed._prompts import speed_texts
+
+            total = args.warmup + args.requests * len(levels)
+            prompts = tuple(speed_texts(total))  # fails with a clear message above 2,560
         try:
-            asyncio.run(run_level(base_url, 4, args.warmup))
-            results = [asyncio.run(run_level(base_url, c, args.requests, offset=k))
+            asyncio.run(run_level(base_url, 4, args.warmup, prompts=prompts))
+            results = [asyncio.run(run_level(base_url, c, args.requests,
+                                             offset=args.warmup + k * args.requests, prompts=prompts))
                        for k, c in enumerate(levels)]
         finally:
             proc.terminate()
@@ -199,12 +211,12 @@ def main(argv: list[str] | None = None) -> int:
             "detector_version": detector.get("version"), "cpus": os.cpu_count(),
             "loadavg_1m_before": round(load_before[0], 2), "loadavg_1m_after": round(load_after[0], 2),
             "server_start_seconds": round(start_seconds, 1), "warmup_requests": args.warmup,
-            "audit_store": _store_kind(args.db)}
+            "audit_store": _store_kind(args.db), "prompts": "unique" if args.unique else "24, cycled"}
     if args.json:
         print(json.dumps({**meta, "levels": [asdict(r) for r in results]}, indent=2))
         return 0
     print(f"POST /v1/moderations, detector {meta['detector']} ({meta['detector_type']}, {meta['detector_version']}), "
-          f"{meta['cpus']} CPUs, audit store {meta['audit_store']}, load average {meta['loadavg_1m_before']} -> "
+          f"{meta['cpus']} CPUs, prompts {meta['prompts']}, audit store {meta['audit_store']}, load average {meta['loadavg_1m_before']} -> "
           f"{meta['loadavg_1m_after']}")
     print(f"{'concurrency':>11} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
     for r in results:
