@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from harmscope._paths import cache_dir, staged_folder
 from harmscope.detectors._threshold import ThresholdChoice, select_threshold
 from harmscope.errors import HarmscopeError
 from harmscope.metrics._classification import BinaryReport
@@ -205,8 +203,6 @@ def fit_on_pool(
 
 def default_dir() -> Path:
     """Where the default detector lives: ``cache_dir("detectors") / "default"`` (not created here)."""
-    from harmscope._paths import cache_dir
-
     return cache_dir("detectors") / "default"
 
 
@@ -220,22 +216,10 @@ def save_default(fit: PoolFit, directory: str | Path | None = None, *, force: bo
         if not _replaceable(target):
             raise HarmscopeError(f"{target} exists and is not a saved detector; refusing to replace it "
                                  "(choose an empty or new folder)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with staged_folder(target) as tmp:
         fit.detector.save(tmp)
         (tmp / MANIFEST_FILE).write_text(json.dumps(fit.manifest(), indent=2, allow_nan=False) + "\n",
                                          encoding="utf-8")
-        old: Path | None = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.rename(old)
-        tmp.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import threading
 import time
 import warnings
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from harmscope._paths import staged_folder
 from harmscope.encoders._base import BatchedEncoder
 from harmscope.encoders._cache import EmbeddingCache
 from harmscope.encoders._locate import ModelFilesError
@@ -131,9 +131,9 @@ def export_onnx(st_folder: str | Path, out_folder: str | Path, quantize: bool = 
     example = torch.ones(2, 8, dtype=torch.long)
     args = tuple(example if name != "token_type_ids" else torch.zeros_like(example) for name in inputs)
     axes = {name: {0: "batch", 1: "sequence"} for name in (*inputs, "last_hidden_state")}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    if out.exists() and not (out / META_FILE).is_file() and any(out.iterdir()):
+        raise HarmscopeError(f"{out} exists and is not an ONNX export; choose an empty or new folder")
+    with staged_folder(out) as tmp:
         raw = tmp / ("fp32.onnx" if quantize else MODEL_FILE)
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python branches
@@ -149,14 +149,6 @@ def export_onnx(st_folder: str | Path, out_folder: str | Path, quantize: bool = 
                             seconds=round(time.perf_counter() - start, 3))
         meta = {"format": META_FORMAT, "version": 1, "pooling": "mean", **asdict(result)}
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            if not (out / META_FILE).is_file() and any(out.iterdir()):
-                raise HarmscopeError(f"{out} exists and is not an ONNX export; choose an empty or new folder")
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return result
 
 

@@ -25,7 +25,6 @@ import hashlib
 import json
 import math
 import random
-import shutil
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -33,7 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harmscope._paths import cache_dir
+from harmscope._paths import cache_dir, staged_folder
 from harmscope._progress import progress
 from harmscope.encoders._base import BatchedEncoder
 from harmscope.encoders._cache import EmbeddingCache
@@ -271,17 +270,14 @@ def finetune(examples: Sequence[TrainingExample], config: FinetuneConfig, out: P
     model.eval()
     model.max_seq_length = 256
     key = finetune_key(config, examples)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save(str(tmp))
     tail = losses[-20:]
     result = FinetuneResult(out, len(examples), total, round(seconds, 1), float(sum(tail) / len(tail)), key)
     meta = {"config": asdict(config), "key": key, "data_sha256": data_fingerprint(examples),
             "examples": len(examples), "steps": total, "seconds": result.seconds,
             "final_loss": result.final_loss, "classes": classes}
-    (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    with staged_folder(out) as tmp:
+        model.save(str(tmp))
+        (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return result
 
 

@@ -15,13 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from harmscope._paths import cache_dir, staged_folder
 from harmscope.errors import HarmscopeError
 
 SubjectKind = Literal["detector", "baseline"]
@@ -101,8 +100,6 @@ def needs_fit(subject: Subject) -> bool:
 
 def prepared_dir(subject: Subject, fit_limit: int) -> Path:
     """Where the detector fitted for ``subject`` is kept between runs (keyed by spec and sample size)."""
-    from harmscope._paths import cache_dir
-
     key = hashlib.sha256(f"{subject.target}|{fit_limit}".encode()).hexdigest()[:16]
     return cache_dir("speed") / f"{''.join(c if c.isalnum() else '_' for c in subject.name)[:40]}-{key}"
 
@@ -134,15 +131,8 @@ def prepare(subject: Subject, fit_limit: int, *, refit: bool = False) -> Path:
     detector = build_detector(json.loads(subject.target))
     texts, labels, categories = fit_sample(fit_limit)
     detector.fit(texts, labels, categories=categories)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with staged_folder(target) as tmp:
         detector.save(tmp)
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 
