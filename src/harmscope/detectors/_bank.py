@@ -135,10 +135,10 @@ class ExactIndex:
         m, n = queries.shape[0], self.vectors.shape[0]
         for start in range(0, m, chunk):
             stop = min(start + chunk, m)
-            block = queries[start:stop] @ self.vectors.T
+            queries_block = queries[start:stop]
+            block = queries_block @ self.vectors.T
             if groups is not None:
                 block[groups[0][start:stop, None] == groups[1][None, :]] = -np.inf
-            queries_block = queries[start:stop]
             if k < n:
                 part = np.argpartition(-block, k - 1, axis=1)[:, :k]
                 # A matrix product rounds the last bits of a similarity differently for a query in a
