@@ -216,3 +216,22 @@ def test_fit_command_errors(fit_cli: Path, capsys: pytest.CaptureFixture[str]) -
     assert "nope" in capsys.readouterr().err
     assert main(["fit", "--target-fpr", "1.5", "--threshold-method", "target_fpr"]) == 2
     assert not fit_cli.exists()
+
+
+def test_fit_refits_a_default_fitted_on_another_pool(fit_cli: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from harmscope.cli.main import main
+    from harmscope.data import _pool
+    from harmscope.detectors import _default
+
+    monkeypatch.setattr(_default, "DEFAULT_SPEC", HASHING_KNN)
+    assert main(["fit"]) == 0
+    first = read_manifest()["pool_hash"]
+    assert main(["fit"]) == 0  # same pool: kept
+    assert "already exists" in capsys.readouterr().err
+    changed = make_pool(seed=1)  # the training data changed (here: another split)
+    monkeypatch.setattr(_pool, "build_pool", lambda *a, **k: changed)
+    monkeypatch.setattr(harmscope.data, "build_pool", lambda *a, **k: changed)
+    assert main(["fit"]) == 0
+    assert "another training pool" in capsys.readouterr().err
+    assert read_manifest()["pool_hash"] == _default.pool_hash(changed) != first

@@ -84,3 +84,37 @@ def test_a_short_finetune_saves_a_loadable_encoder_that_moved(tmp_path: Path) ->
     base = SentenceTransformer(str(minilm_folder()), device="cpu").encode(["how do i hurt person 0"])
     assert tuned.shape == (1, 384)
     assert 0.5 < float(np.dot(tuned[0], base[0]) / np.linalg.norm(tuned[0]) / np.linalg.norm(base[0])) < 0.99999
+
+
+def test_refresh_follows_the_current_pool_with_the_pointer_config(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """minilm-safety must not keep naming a model fine-tuned on an older pool (same commit, same model)."""
+    from types import SimpleNamespace
+
+    import harmscope.data
+    from harmscope.data._pool import PoolExample
+
+    monkeypatch.setenv("HARMSCOPE_CACHE", str(tmp_path / "cache"))
+
+    def pool(tag: str) -> SimpleNamespace:
+        rows = [PoolExample(f"{tag} harm {i}", 1, "hate", "s", f"u{i}") for i in range(4)]
+        rows += [PoolExample(f"{tag} fine {i}", 0, None, "s", f"f{i}") for i in range(4)]
+        return SimpleNamespace(train=rows, val=[])
+
+    current = {"pool": pool("a")}
+    monkeypatch.setattr(harmscope.data, "build_pool", lambda *a, **k: current["pool"])
+    trained: list[ft.FinetuneConfig] = []
+
+    def fake_finetune(examples: list[ft.TrainingExample], config: ft.FinetuneConfig, out: Path) -> None:
+        trained.append(config)
+        out.mkdir(parents=True)
+        (out / ft.METADATA_FILE).write_text(json.dumps({"key": ft.finetune_key(config, examples)}))
+
+    monkeypatch.setattr(ft, "finetune", fake_finetune)
+    custom = ft.FinetuneConfig(epochs=0.5, max_examples=None)
+    first = ft.build_minilm_safety(custom)
+    assert ft.refresh_minilm_safety() == first and trained == [custom]  # unchanged pool: reused
+    current["pool"] = pool("b")
+    second = ft.refresh_minilm_safety()
+    assert second != first and trained == [custom, custom]  # new pool: rebuilt with the same config
+    assert ft.current_minilm_safety()[0] == second

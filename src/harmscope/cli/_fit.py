@@ -53,6 +53,14 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _pool_changed(manifest: dict[str, Any]) -> bool:
+    """True when the saved detector's ``pool_hash`` is not the current pool's (new or edited training data)."""
+    from harmscope.data import build_pool
+    from harmscope.detectors._default import pool_hash
+
+    return manifest.get("pool_hash") != pool_hash(build_pool())
+
+
 def run_fit(args: argparse.Namespace) -> int:
     from harmscope.detectors._default import (
         DEFAULT_SPEC,
@@ -75,9 +83,12 @@ def run_fit(args: argparse.Namespace) -> int:
                                  "or pass --force to replace it")
         # A default saved from an older DEFAULT_SPEC (an upgrade changed it) is stale: refit. An explicit
         # --detector never replaces an existing detector without --force.
+        stale_pool = wanted is None and _pool_changed(manifest)
         if wanted is None and manifest.get("spec") != json.loads(json.dumps(DEFAULT_SPEC)):
             _say(f"the detector at {target} was fitted from {json.dumps(manifest.get('spec'))}, not the "
                  "current default spec; refitting")
+        elif stale_pool:
+            _say(f"the detector at {target} was fitted on another training pool (its data changed); refitting")
         else:
             _say(f"a detector already exists at {target} ({manifest.get('type')}, threshold "
                  f"{manifest.get('threshold'):.3f}, validation F1 {manifest['validation']['f1']:.3f}); "

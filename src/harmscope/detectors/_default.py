@@ -163,6 +163,10 @@ def fit_and_validate(
         pool = build_pool()
     _check_pool(pool)
     spec = DEFAULT_SPEC if spec is None else spec
+    if "minilm-safety" in json.dumps(spec):
+        from harmscope.encoders.finetune import refresh_minilm_safety
+
+        refresh_minilm_safety()  # fine-tuned on this pool, not on whatever pool built it first
     detector = build_detector(spec)
     start = time.perf_counter()
     detector.fit([e.text for e in pool.train], [int(e.y) for e in pool.train],

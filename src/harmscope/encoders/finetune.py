@@ -308,10 +308,29 @@ def _pointer() -> Path:
 
 def build_minilm_safety(config: FinetuneConfig | None = None) -> Path:
     """Build (or reuse) the fine-tuned model for ``config`` on the current pool and make it ``minilm-safety``."""
+    config = config or FinetuneConfig()
     folder = finetuned_folder(config)
     meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
-    _pointer().write_text(json.dumps({"folder": folder.name, "key": meta["key"]}), encoding="utf-8")
+    _pointer().write_text(json.dumps({"folder": folder.name, "key": meta["key"], "config": asdict(config)}),
+                          encoding="utf-8")
     return folder
+
+
+def refresh_minilm_safety() -> Path:
+    """Make ``minilm-safety`` the build of its current config on the *current* training pool.
+
+    The pointer alone would keep naming a model fine-tuned on an older pool after the training data
+    changed, so the same commit would give different detectors on a fresh machine and on an old cache.
+    ``harmscope fit`` calls this before fitting on a ``minilm-safety`` representation: it reuses the cached
+    build when the pool is unchanged (seconds) and fine-tunes anew, with the same config, when it is not.
+    """
+    config = FinetuneConfig()
+    pointer = _pointer()
+    if pointer.is_file():
+        saved = json.loads(pointer.read_text(encoding="utf-8")).get("config")
+        if isinstance(saved, dict):
+            config = FinetuneConfig(**saved)
+    return build_minilm_safety(config)
 
 
 def current_minilm_safety() -> tuple[Path, str]:
