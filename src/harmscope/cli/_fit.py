@@ -53,19 +53,13 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _pool_changed(manifest: dict[str, Any]) -> bool:
-    """True when the saved detector's ``pool_hash`` is not the current pool's (new or edited training data)."""
-    from harmscope.data import build_pool
-    from harmscope.detectors._default import pool_hash
-
-    return manifest.get("pool_hash") != pool_hash(build_pool())
-
-
 def run_fit(args: argparse.Namespace) -> int:
+    from harmscope.data import build_pool
     from harmscope.detectors._default import (
         DEFAULT_SPEC,
         default_dir,
         fit_and_validate,
+        pool_hash,
         read_manifest,
         save_default,
     )
@@ -75,19 +69,22 @@ def run_fit(args: argparse.Namespace) -> int:
         raise HarmscopeError(f"--target-fpr must be in [0, 1], got {args.target_fpr}")
     target: Path = args.out if args.out is not None else default_dir()
     wanted = _parse_spec(args.detector)
+    manifest: dict[str, Any] | None = None
     if target.exists() and not args.force:
-        if target.is_dir() and (target / "manifest.json").is_file():
-            manifest = read_manifest(target)
-        else:
+        if not (target.is_dir() and (target / "manifest.json").is_file()):
             raise HarmscopeError(f"{target} exists and is not a saved default detector; choose another --out "
                                  "or pass --force to replace it")
+        manifest = read_manifest(target)
+    started = time.perf_counter()
+    _say("building the training pool (cached after the first run) ...")
+    pool = build_pool()  # once: for the staleness check below and for the fit
+    if manifest is not None:
         # A default saved from an older DEFAULT_SPEC (an upgrade changed it) is stale: refit. An explicit
         # --detector never replaces an existing detector without --force.
-        stale_pool = wanted is None and _pool_changed(manifest)
         if wanted is None and manifest.get("spec") != json.loads(json.dumps(DEFAULT_SPEC)):
             _say(f"the detector at {target} was fitted from {json.dumps(manifest.get('spec'))}, not the "
                  "current default spec; refitting")
-        elif stale_pool:
+        elif wanted is None and manifest.get("pool_hash") != pool_hash(pool):
             _say(f"the detector at {target} was fitted on another training pool (its data changed); refitting")
         else:
             _say(f"a detector already exists at {target} ({manifest.get('type')}, threshold "
@@ -97,11 +94,6 @@ def run_fit(args: argparse.Namespace) -> int:
                 print(json.dumps(manifest, indent=2))
             return 0
     spec = wanted
-    started = time.perf_counter()
-    from harmscope.data import build_pool
-
-    _say("building the training pool (cached after the first run) ...")
-    pool = build_pool()
     n_tr_u = sum(e.y for e in pool.train)
     n_va_u = sum(e.y for e in pool.val)
     _say(f"pool: {len(pool.train)} train ({n_tr_u} unsafe), {len(pool.val)} validation ({n_va_u} unsafe) "

@@ -136,6 +136,16 @@ def _check_pool(pool: PoolLike) -> None:
             )
 
 
+def _representations(spec: Any) -> set[str]:
+    """Every ``representation`` named anywhere in a detector spec (ensemble members included)."""
+    if isinstance(spec, dict):
+        found = {spec["representation"]} if isinstance(spec.get("representation"), str) else set()
+        return found.union(*(_representations(v) for v in spec.values()))
+    if isinstance(spec, list | tuple):
+        return set().union(*(_representations(v) for v in spec))
+    return set()
+
+
 def fit_and_validate(
     spec: str | dict[str, Any] | None = None,
     *,
@@ -163,10 +173,10 @@ def fit_and_validate(
         pool = build_pool()
     _check_pool(pool)
     spec = DEFAULT_SPEC if spec is None else spec
-    if "minilm-safety" in json.dumps(spec):
-        from harmscope.encoders.finetune import refresh_minilm_safety
+    from harmscope.encoders.finetune import MINILM_SAFETY_IDS, refresh_minilm_safety
 
-        refresh_minilm_safety()  # fine-tuned on this pool, not on whatever pool built it first
+    if _representations(spec) & MINILM_SAFETY_IDS:
+        refresh_minilm_safety()  # fine-tuned on the current pool, not on whatever pool built it first
     detector = build_detector(spec)
     start = time.perf_counter()
     detector.fit([e.text for e in pool.train], [int(e.y) for e in pool.train],

@@ -300,10 +300,17 @@ def finetuned_folder(config: FinetuneConfig | None = None, *, name: str = "minil
 
 POINTER_FILE = "minilm-safety.json"
 """In the models cache: which fine-tuned folder ``minilm-safety`` currently means (the latest build)."""
+MINILM_SAFETY_IDS = frozenset({"minilm-safety", "minilm-safety-int8"})
+"""Registered encoder ids that resolve through the pointer (and so follow the current pool)."""
 
 
 def _pointer() -> Path:
     return cache_dir("models") / POINTER_FILE
+
+
+def _read_pointer() -> dict[str, Any] | None:
+    pointer = _pointer()
+    return json.loads(pointer.read_text(encoding="utf-8")) if pointer.is_file() else None
 
 
 def build_minilm_safety(config: FinetuneConfig | None = None) -> Path:
@@ -324,25 +331,19 @@ def refresh_minilm_safety() -> Path:
     ``harmscope fit`` calls this before fitting on a ``minilm-safety`` representation: it reuses the cached
     build when the pool is unchanged (seconds) and fine-tunes anew, with the same config, when it is not.
     """
-    config = FinetuneConfig()
-    pointer = _pointer()
-    if pointer.is_file():
-        saved = json.loads(pointer.read_text(encoding="utf-8")).get("config")
-        if isinstance(saved, dict):
-            config = FinetuneConfig(**saved)
-    return build_minilm_safety(config)
+    saved = (_read_pointer() or {}).get("config")
+    return build_minilm_safety(FinetuneConfig(**saved) if isinstance(saved, dict) else None)
 
 
 def current_minilm_safety() -> tuple[Path, str]:
     """(folder, key) of the model ``minilm-safety`` names; built with the default config when none exists."""
-    pointer = _pointer()
-    if pointer.is_file():
-        data = json.loads(pointer.read_text(encoding="utf-8"))
+    data = _read_pointer()
+    if data is not None:
         folder = cache_dir("models") / str(data["folder"])
         if (folder / METADATA_FILE).is_file():
             return folder, str(data["key"])
     folder = build_minilm_safety()
-    return folder, json.loads(pointer.read_text(encoding="utf-8"))["key"]
+    return folder, str((_read_pointer() or {})["key"])
 
 
 class FinetunedEncoder(SentenceTransformerEncoder):
