@@ -29,7 +29,10 @@ from harmscope.types import Neighbour
 # Similarity blocks are (chunk, n_bank) float32; keep each under ~64 MB.
 _BLOCK_FLOATS = 16_000_000
 SINGLE_THREAD_MAX_QUERIES = 256
-"""Searches of at most this many queries (scoring) run numpy's BLAS on one thread (harmscope._blas)."""
+"""Searches of 2 to this many queries (batch scoring) run numpy's BLAS on one thread (harmscope._blas): next
+to the encoder, spinning BLAS threads cost throughput. A search of one query (a single prompt) keeps every
+thread: its matrix-vector product over a 22k-row bank takes ~2.3 ms on one thread and ~1 ms on two, about
+2 ms off the single-prompt p50 (docs/speed.md)."""
 _NEAR_TIE = 1e-5
 """Similarities this close to the k-th one are re-scored row by row before choosing (see ExactIndex)."""
 
@@ -124,7 +127,7 @@ class ExactIndex:
             return Hits(index, sims)
         # per chunk: the (chunk, n) similarities and the (chunk, k, dim) rows re-scored below
         chunk = max(1, _BLOCK_FLOATS // max(n, k * self.vectors.shape[1], 1))
-        with single_threaded_blas() if m <= SINGLE_THREAD_MAX_QUERIES else nullcontext():
+        with single_threaded_blas() if 1 < m <= SINGLE_THREAD_MAX_QUERIES else nullcontext():
             self._search_chunks(queries, k, groups, chunk, index, sims)
         return Hits(index, sims)
 
