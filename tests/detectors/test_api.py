@@ -32,7 +32,7 @@ def test_build_from_name_and_spec() -> None:
 
 def test_get_set_params_and_repr() -> None:
     det = KNNDetector(representation="hashing", k=3)
-    assert det.get_params() == {"calibrate": True, "center": False, "index": "auto", "k": 3,
+    assert det.get_params() == {"calibrate": True, "center": False, "explain_k": 10, "index": "auto", "k": 3,
                                 "representation": "hashing", "temperature": 0.05, "threshold": 0.5}
     assert det.set_params(k=7) is det and det.k == 7
     assert repr(det) == "KNNDetector(k=7, representation='hashing')"

@@ -318,10 +318,11 @@ class Bank:
         top_sims = np.take_along_axis(wide.similarity, order, axis=1)
         return Hits(np.where(top_keep, top, -1), np.where(top_keep, top_sims, -np.inf).astype(np.float32))
 
-    def neighbours(self, hits: Hits, row: int, categories: list[str]) -> tuple[Neighbour, ...]:
-        """The hits of query ``row`` as typed :class:`Neighbour` records."""
+    def neighbours(self, hits: Hits, row: int, categories: list[str], limit: int | None = None
+                   ) -> tuple[Neighbour, ...]:
+        """The hits of query ``row`` (the first ``limit`` of them, nearest first) as :class:`Neighbour` records."""
         out = []
-        for j, s in zip(hits.index[row], hits.similarity[row]):
+        for j, s in zip(hits.index[row][:limit], hits.similarity[row][:limit]):
             if j < 0:
                 continue
             c = int(self.category_index[j])

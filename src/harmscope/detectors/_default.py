@@ -27,9 +27,12 @@ if TYPE_CHECKING:
 
 ThresholdMethod = Literal["max_f1", "target_fpr"]
 
-DEFAULT_SPEC: dict[str, Any] = {"type": "knn", "params": {"representation": "minilm-safety-int8", "k": 10}}
+DEFAULT_SPEC: dict[str, Any] = {"type": "knn", "params": {"representation": "minilm-safety-int8", "k": 80,
+                                                          "temperature": 0.02}}
 """What ``harmscope fit`` builds when no ``--detector`` is given. A single data constant so that a later
-measurement can replace it without touching code (kNN on MiniLM: fits in seconds, explains by example)."""
+measurement can replace it without touching code (kNN on MiniLM: fits in seconds, explains by example).
+k and temperature were chosen by validation AUPRC over a grid (docs/benchmarks.md, 2026-12-03): a wide
+window with a sharp softmax, i.e. a vote among the neighbours nearly as close as the nearest one."""
 
 DEFAULT_THRESHOLD_METHOD: ThresholdMethod = "max_f1"
 DEFAULT_TARGET_FPR = 0.05

@@ -26,7 +26,9 @@ class KNNDetector(BaseDetector):
     Parameters: ``representation`` (encoder id), ``k`` neighbours, ``temperature``, ``center`` (subtract
     the training mean before normalising: helps LLM hidden states, whose raw cosines are all high),
     ``calibrate``, ``threshold``, ``index`` (similarity search: ``auto`` = exact below 200k bank rows, FAISS
-    HNSW above; or ``exact``, ``hnsw``, ``ivf``; see docs/speed.md).
+    HNSW above; or ``exact``, ``hnsw``, ``ivf``; see docs/speed.md), ``explain_k`` (how many of the ``k``
+    neighbours an explanation lists, nearest first: a wide scoring window need not make every explanation
+    long; ``None`` = all ``k``).
     """
 
     kind = "knn"
@@ -34,7 +36,7 @@ class KNNDetector(BaseDetector):
 
     def __init__(self, *, representation: str = "minilm", k: int = 10, temperature: float = 0.05,
                  center: bool = False, calibrate: bool = True, threshold: float = 0.5,
-                 index: str = "auto") -> None:
+                 index: str = "auto", explain_k: int | None = 10) -> None:
         self.representation = representation
         self.k = k
         self.temperature = temperature
@@ -42,12 +44,15 @@ class KNNDetector(BaseDetector):
         self.calibrate = calibrate
         self.threshold = threshold
         self.index = index
+        self.explain_k = explain_k
 
     def _validate_params(self) -> None:
         super()._validate_params()
         check_int("k", self.k, 1)
         check_positive("temperature", self.temperature)
         check_index_kind(self.index)
+        if self.explain_k is not None:
+            check_int("explain_k", self.explain_k, 0)
 
     # -- fit -------------------------------------------------------------------------------------
     def _fit_arrays(self, X: Any, y: NDArray[np.int64], category_index: NDArray[np.int64],
@@ -121,7 +126,8 @@ class KNNDetector(BaseDetector):
              **({"max_sim_safe": float(max_safe[i])} if np.isfinite(max_safe[i]) else {})}
             for i in range(X.shape[0])
         ]
-        return [self.bank_.neighbours(hits, i, self.categories_) for i in range(X.shape[0])], details
+        shown = None if self.explain_k is None else int(self.explain_k)
+        return [self.bank_.neighbours(hits, i, self.categories_, shown) for i in range(X.shape[0])], details
 
     # -- persistence -------------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
