@@ -169,7 +169,7 @@ class ExactIndex:
         """Similarities of ``rows`` (m, c) to ``queries`` (m, dim) computed pair by pair, the same bits whatever
         else is searched with them (``einsum`` without ``optimize`` runs its own per-pair loop, no BLAS: ~6x
         faster than a product-then-sum at k = 80); excluded rows (-inf in ``batch_sims``) stay -inf."""
-        exact = np.einsum("mcd,md->mc", self.vectors[rows], queries).astype(np.float32, copy=False)
+        exact = np.einsum("mcd,md->mc", self.vectors[rows], queries)
         return np.where(np.isfinite(batch_sims), exact, -np.inf).astype(np.float32)
 
 

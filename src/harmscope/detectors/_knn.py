@@ -126,8 +126,7 @@ class KNNDetector(BaseDetector):
              **({"max_sim_safe": float(max_safe[i])} if np.isfinite(max_safe[i]) else {})}
             for i in range(X.shape[0])
         ]
-        shown = None if self.explain_k is None else int(self.explain_k)
-        return [self.bank_.neighbours(hits, i, self.categories_, shown) for i in range(X.shape[0])], details
+        return [self.bank_.neighbours(hits, i, self.categories_, self.explain_k) for i in range(X.shape[0])], details
 
     # -- persistence -------------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
