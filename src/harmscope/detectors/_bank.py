@@ -143,7 +143,7 @@ class ExactIndex:
             if groups is not None:
                 block[groups[0][start:stop, None] == groups[1][None, :]] = -np.inf
             if k < n:
-                part = np.argpartition(-block, k - 1, axis=1)[:, :k]
+                part = np.argpartition(block, n - k, axis=1)[:, n - k:]  # the k largest, no negated copy
                 # A matrix product rounds the last bits of a similarity differently for a query in a
                 # batch than alone, so rows (nearly) tied at the k-th place could be picked differently.
                 # Such rows are re-scored one by one (the same arithmetic alone or in a batch) and the
