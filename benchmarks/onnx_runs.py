@@ -43,9 +43,9 @@ def _session(model: Path, threads: int) -> Any:
 
 
 def _default_folder() -> Path:
-    from harmscope.encoders.finetune import current_minilm_safety_int8
+    from harmscope.encoders.finetune import current_safety_int8
 
-    return current_minilm_safety_int8()
+    return current_safety_int8("minilm-safety")
 
 
 def main(argv: list[str] | None = None) -> int:

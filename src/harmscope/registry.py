@@ -57,6 +57,8 @@ ENCODERS = Registry(
         "mpnet": "harmscope.encoders._sentence:mpnet",
         "minilm-safety": "harmscope.encoders.finetune:minilm_safety",
         "minilm-safety-int8": "harmscope.encoders.finetune:minilm_safety_int8",
+        "mpnet-safety": "harmscope.encoders.finetune:mpnet_safety",
+        "mpnet-safety-int8": "harmscope.encoders.finetune:mpnet_safety_int8",
         "minilm-int8": "harmscope.encoders._onnx:minilm_int8",
         "paraphrase-l3": "harmscope.encoders._onnx:paraphrase_l3",
         "e5-small": "harmscope.encoders._e5:e5_small",

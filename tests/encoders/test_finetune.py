@@ -112,9 +112,25 @@ def test_refresh_follows_the_current_pool_with_the_pointer_config(tmp_path: Path
 
     monkeypatch.setattr(ft, "finetune", fake_finetune)
     custom = ft.FinetuneConfig(epochs=0.5, max_examples=None)
-    first = ft.build_minilm_safety(custom)
-    assert ft.refresh_minilm_safety() == first and trained == [custom]  # unchanged pool: reused
+    first = ft.build_safety_encoder("minilm-safety", custom)
+    assert ft.refresh_safety_encoder("minilm-safety") == first and trained == [custom]  # unchanged pool: reused
     current["pool"] = pool("b")
-    second = ft.refresh_minilm_safety()
+    second = ft.refresh_safety_encoder("minilm-safety")
     assert second != first and trained == [custom, custom]  # new pool: rebuilt with the same config
-    assert ft.current_minilm_safety()[0] == second
+    assert ft.current_safety_encoder("minilm-safety")[0] == second
+
+    # Each fine-tuned encoder has its own pointer and recipe: building mpnet-safety leaves minilm-safety be.
+    mpnet = ft.current_safety_encoder("mpnet-safety")[0]
+    assert mpnet.name.startswith("mpnet-safety-") and trained[-1] == ft.SAFETY_ENCODERS["mpnet-safety"].config
+    assert ft.current_safety_encoder("minilm-safety")[0] == second
+
+
+def test_every_fine_tuned_encoder_and_its_int8_twin_is_registered_and_catalogued() -> None:
+    from harmscope.encoders._catalog import CATALOG
+    from harmscope.registry import ENCODERS
+
+    for encoder_id, name in ft.FINETUNED_IDS.items():
+        assert encoder_id in ENCODERS.names() and encoder_id in CATALOG
+        assert CATALOG[encoder_id].dim == ft.SAFETY_ENCODERS[name].dim
+    with pytest.raises(HarmscopeError, match="unknown fine-tuned encoder"):
+        ft.current_safety_encoder("nope-safety")

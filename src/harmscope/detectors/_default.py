@@ -176,10 +176,10 @@ def fit_and_validate(
         pool = build_pool()
     _check_pool(pool)
     spec = DEFAULT_SPEC if spec is None else spec
-    from harmscope.encoders.finetune import MINILM_SAFETY_IDS, refresh_minilm_safety
+    from harmscope.encoders.finetune import FINETUNED_IDS, refresh_safety_encoder
 
-    if _representations(spec) & MINILM_SAFETY_IDS:
-        refresh_minilm_safety()  # fine-tuned on the current pool, not on whatever pool built it first
+    for name in sorted({FINETUNED_IDS[r] for r in _representations(spec) if r in FINETUNED_IDS}):
+        refresh_safety_encoder(name)  # fine-tuned on the current pool, not on whatever pool built it first
     detector = build_detector(spec)
     start = time.perf_counter()
     detector.fit([e.text for e in pool.train], [int(e.y) for e in pool.train],
