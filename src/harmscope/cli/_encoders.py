@@ -55,12 +55,9 @@ def register(sub: Any) -> None:
 def run_finetune(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from harmscope.encoders.finetune import METADATA_FILE, SAFETY_ENCODERS, build_safety_encoder
-    from harmscope.errors import HarmscopeError
+    from harmscope.encoders.finetune import METADATA_FILE, build_safety_encoder, safety_encoder_spec
 
-    spec = SAFETY_ENCODERS.get(args.encoder)
-    if spec is None:
-        raise HarmscopeError(f"--encoder must be one of {', '.join(SAFETY_ENCODERS)}, got {args.encoder!r}")
+    spec = safety_encoder_spec(args.encoder)
     given = {"epochs": args.epochs, "freeze_layers": args.freeze_layers, "learning_rate": args.learning_rate,
              "seed": args.seed}
     options: dict[str, Any] = {k: v for k, v in given.items() if v is not None}

@@ -315,7 +315,8 @@ FINETUNED_IDS: dict[str, str] = {
 fine-tuned encoder's name."""
 
 
-def _spec(name: str) -> SafetyEncoderSpec:
+def safety_encoder_spec(name: str) -> SafetyEncoderSpec:
+    """The registered fine-tuned encoder ``name``; a clear error naming the known ones otherwise."""
     try:
         return SAFETY_ENCODERS[name]
     except KeyError:
@@ -353,7 +354,7 @@ def _read_pointer(name: str) -> dict[str, Any] | None:
 def build_safety_encoder(name: str, config: FinetuneConfig | None = None) -> Path:
     """Build (or reuse) the fine-tuned model for ``config`` (default: ``name``'s recipe) on the current
     pool and make it what ``name`` means."""
-    config = config or _spec(name).config
+    config = config or safety_encoder_spec(name).config
     folder = finetuned_folder(config, name=name)
     meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
     _pointer(name).write_text(json.dumps({"folder": folder.name, "key": meta["key"], "config": asdict(config)}),
@@ -397,7 +398,7 @@ class FinetunedEncoder(SentenceTransformerEncoder):
 
 
 def _finetuned(name: str, use_cache: bool, batch_size: int) -> FinetunedEncoder:
-    return FinetunedEncoder(name, lambda: current_safety_encoder(name)[0], dim=_spec(name).dim,
+    return FinetunedEncoder(name, lambda: current_safety_encoder(name)[0], dim=safety_encoder_spec(name).dim,
                             use_cache=use_cache, batch_size=batch_size)
 
 
