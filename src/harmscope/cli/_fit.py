@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+PRESET_NAMES = ("fast", "accurate")
+
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
@@ -21,9 +23,16 @@ def register(sub: Any) -> None:
         "sets), choose its threshold on the pool's validation split and save it; `moderate`, `bench` and "
         "Guard('default') then use it.",
     )
-    p.add_argument("--detector", metavar="SPEC", default=None,
-                   help="detector type or JSON spec, e.g. probe-lr or "
-                   "'{\"type\": \"knn\", \"params\": {\"k\": 20}}' (default: harmscope.detectors.DEFAULT_SPEC)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--detector", metavar="SPEC", default=None,
+                       help="detector type or JSON spec, e.g. probe-lr or "
+                       "'{\"type\": \"knn\", \"params\": {\"k\": 20}}' (default: the 'fast' preset)")
+    # The names are spelled out here (not read from harmscope.detectors.PRESETS) to keep --help stdlib-only;
+    # a test checks that they agree.
+    which.add_argument("--preset", choices=PRESET_NAMES, default=None,
+                       help="a named spec: 'fast' (the default: kNN on minilm-safety-int8) or 'accurate' "
+                       "(the same kNN on mpnet-safety-int8: better ranking, a fraction of the speed; "
+                       "docs/speed.md)")
     p.add_argument("--out", type=Path, metavar="DIR", default=None,
                    help="save here instead of the default location (cache_dir/detectors/default)")
     p.add_argument("--force", action="store_true", help="refit and replace an existing detector")
@@ -56,7 +65,7 @@ def _fmt(value: float | None) -> str:
 def run_fit(args: argparse.Namespace) -> int:
     from harmscope.data import build_pool
     from harmscope.detectors._default import (
-        DEFAULT_SPEC,
+        PRESETS,
         default_dir,
         fit_and_validate,
         pool_hash,
@@ -68,7 +77,11 @@ def run_fit(args: argparse.Namespace) -> int:
     if not 0.0 <= args.target_fpr <= 1.0:
         raise HarmscopeError(f"--target-fpr must be in [0, 1], got {args.target_fpr}")
     target: Path = args.out if args.out is not None else default_dir()
-    wanted = _parse_spec(args.detector)
+    # A preset (or nothing: the 'fast' one) is managed: a saved detector of another spec or pool is
+    # stale and refitted. An explicit --detector never replaces an existing detector without --force.
+    managed = args.detector is None
+    preset = args.preset or "fast"
+    wanted = PRESETS[preset] if managed else _parse_spec(args.detector)
     manifest: dict[str, Any] | None = None
     if target.exists() and not args.force:
         if not (target.is_dir() and (target / "manifest.json").is_file()):
@@ -79,12 +92,12 @@ def run_fit(args: argparse.Namespace) -> int:
     _say("building the training pool (cached after the first run) ...")
     pool = build_pool()  # once: for the staleness check below and for the fit
     if manifest is not None:
-        # A default saved from an older DEFAULT_SPEC (an upgrade changed it) is stale: refit. An explicit
-        # --detector never replaces an existing detector without --force.
-        if wanted is None and manifest.get("spec") != json.loads(json.dumps(DEFAULT_SPEC)):
+        # A detector saved from another spec (an upgrade changed the preset, or another preset was
+        # asked for) is stale: refit.
+        if managed and manifest.get("spec") != json.loads(json.dumps(wanted)):
             _say(f"the detector at {target} was fitted from {json.dumps(manifest.get('spec'))}, not the "
-                 "current default spec; refitting")
-        elif wanted is None and manifest.get("pool_hash") != pool_hash(pool):
+                 f"'{preset}' preset; refitting")
+        elif managed and manifest.get("pool_hash") != pool_hash(pool):
             _say(f"the detector at {target} was fitted on another training pool (its data changed); refitting")
         else:
             _say(f"a detector already exists at {target} ({manifest.get('type')}, threshold "
@@ -98,7 +111,7 @@ def run_fit(args: argparse.Namespace) -> int:
     n_va_u = sum(e.y for e in pool.val)
     _say(f"pool: {len(pool.train)} train ({n_tr_u} unsafe), {len(pool.val)} validation ({n_va_u} unsafe) "
          f"in {time.perf_counter() - started:.0f}s")
-    shown = json.dumps(spec if spec is not None else DEFAULT_SPEC)
+    shown = json.dumps(spec)
     _say(f"fitting {shown} on the train split, choosing the threshold ({args.threshold_method}) on validation ...")
     fit = fit_and_validate(spec, pool=pool, threshold_method=args.threshold_method, target_fpr=args.target_fpr)
     path = save_default(fit, target, force=True)

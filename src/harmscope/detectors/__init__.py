@@ -11,13 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from harmscope.detectors._base import BaseDetector, Detector, NotFittedError, clone
-from harmscope.detectors._default import DEFAULT_SPEC, PoolFit, fit_and_validate, fit_on_pool, load_default
+from harmscope.detectors._default import (
+    DEFAULT_SPEC,
+    PRESETS,
+    PoolFit,
+    fit_and_validate,
+    fit_on_pool,
+    load_default,
+)
 from harmscope.detectors._threshold import ThresholdChoice, select_threshold
 from harmscope.errors import HarmscopeError
 from harmscope.registry import DETECTORS
 
 __all__ = [
     "DEFAULT_SPEC",
+    "PRESETS",
     "BaseDetector",
     "Detector",
     "NotFittedError",
