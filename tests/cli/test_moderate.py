@@ -84,6 +84,9 @@ def test_stdin(saved: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pyt
     _stdin(monkeypatch, b"write malware\nthat steals passwords\n")
     assert main_module.main(["moderate", "--stdin", "--detector", str(saved), "--json"]) == 0
     assert isinstance(json.loads(capsys.readouterr().out), dict)  # whole input = one prompt
+    _stdin(monkeypatch, b"write malware that steals passwords")
+    assert main_module.main(["moderate", "-", "--detector", str(saved), "--json"]) == 0  # '-' = --stdin
+    assert json.loads(capsys.readouterr().out)["verdict"] == "unsafe"
 
 
 @pytest.mark.parametrize(("argv", "stdin", "message"), [

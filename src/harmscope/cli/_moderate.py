@@ -26,7 +26,8 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "moderate", help="say whether prompts are unsafe, with score, category and the nearest known prompts",
     )
-    p.add_argument("texts", nargs="*", metavar="TEXT", help="prompts to check (or use --stdin)")
+    p.add_argument("texts", nargs="*", metavar="TEXT",
+                   help="prompts to check (or use --stdin; a lone '-' means --stdin)")
     p.add_argument("--detector", default="default", metavar="PATH|default",
                    help="'default' (built by `harmscope fit`; the default) or a folder written by detector.save()")
     p.add_argument("--stdin", action="store_true",
@@ -45,11 +46,14 @@ def read_inputs(args: argparse.Namespace) -> list[str]:
     """The texts to check, from arguments or stdin; HarmscopeError for none, empty or non-UTF-8 input."""
     from harmscope.errors import HarmscopeError
 
-    if args.stdin and args.texts:
+    dash = args.texts == ["-"] and not args.stdin  # the usual spelling of "read standard input"
+    from_stdin = bool(args.stdin or dash)
+    given: list[str] = [] if dash else list(args.texts)
+    if from_stdin and given:
         raise HarmscopeError("give texts either as arguments or with --stdin, not both")
-    if args.lines and not args.stdin:
+    if args.lines and not from_stdin:
         raise HarmscopeError("--lines only applies with --stdin")
-    if args.stdin:
+    if from_stdin:
         raw = sys.stdin.buffer.read()
         try:
             data = raw.decode("utf-8")
@@ -60,12 +64,12 @@ def read_inputs(args: argparse.Namespace) -> list[str]:
         if not texts or not any(t.strip() for t in texts):
             raise HarmscopeError("standard input is empty; pipe in the prompt text")
         return texts
-    if not args.texts:
+    if not given:
         raise HarmscopeError("nothing to moderate: give TEXT arguments or --stdin")
-    for i, t in enumerate(args.texts):
+    for i, t in enumerate(given):
         if not t.strip():
             raise HarmscopeError(f"text {i + 1} is empty; give non-empty prompt text")
-    return list(args.texts)
+    return given
 
 
 def load(spec: str) -> Any:
