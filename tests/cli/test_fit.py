@@ -71,16 +71,36 @@ def test_accurate_preset_builds() -> None:
     assert "mpnet-safety-int8" in ENCODERS
 
 
-def test_preset_fit_then_switch(presets: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_preset_is_kept_refitted_and_switched(presets: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     out = str(presets)
     assert main_module.main(["fit", "--preset", "accurate", "--out", out]) == 0
-    assert _spec(presets) == ACCURATE
-    # the same preset again: nothing to do
-    assert main_module.main(["fit", "--preset", "accurate", "--out", out]) == 0
-    assert "already exists" in capsys.readouterr().err
-    # plain `fit` means the 'fast' preset: the saved 'accurate' detector is refitted
+    manifest = json.loads((presets / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["spec"] == ACCURATE and manifest["preset"] == "accurate"
+    capsys.readouterr()
+    # plain `fit` keeps the saved preset: nothing to do
     assert main_module.main(["fit", "--out", out]) == 0
+    assert "already exists" in capsys.readouterr().err
+    # --force refits the same preset
+    assert main_module.main(["fit", "--force", "--out", out]) == 0
+    assert _spec(presets) == ACCURATE
+    # an upgrade that changes the preset's spec: plain `fit` refits it
+    changed = {"type": "prototype", "params": {"representation": "hashing", "shrinkage": 0.5}}
+    monkeypatch.setitem(_default.PRESETS, "accurate", changed)
+    assert main_module.main(["fit", "--out", out]) == 0
+    assert "not the 'accurate' preset; refitting" in capsys.readouterr().err
+    assert _spec(presets) == changed
+    # --preset switches
+    assert main_module.main(["fit", "--preset", "fast", "--out", out]) == 0
     assert "not the 'fast' preset; refitting" in capsys.readouterr().err
+    assert _spec(presets) == FAST
+
+
+def test_a_detector_of_no_preset_goes_back_to_fast(presets: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(presets)
+    assert main_module.main(["fit", "--detector", json.dumps(ACCURATE), "--out", out]) == 0
+    assert json.loads((presets / "manifest.json").read_text(encoding="utf-8"))["preset"] is None
+    assert main_module.main(["fit", "--out", out]) == 0
     assert _spec(presets) == FAST
 
 

@@ -7,6 +7,7 @@ on ``pool.val`` and saves detector + ``manifest.json`` atomically. Only stdlib a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -35,7 +36,8 @@ def register(sub: Any) -> None:
                        "docs/speed.md)")
     p.add_argument("--out", type=Path, metavar="DIR", default=None,
                    help="save here instead of the default location (cache_dir/detectors/default)")
-    p.add_argument("--force", action="store_true", help="refit and replace an existing detector")
+    p.add_argument("--force", action="store_true",
+                   help="refit and replace an existing detector (of the same preset, unless --preset)")
     p.add_argument("--threshold-method", choices=("max_f1", "target_fpr"), default="max_f1",
                    help="max_f1 (default): best F1 on validation; target_fpr: the FPR on realistic benign "
                    "traffic (ToxicChat train-split validation rows) stays within --target-fpr")
@@ -77,23 +79,29 @@ def run_fit(args: argparse.Namespace) -> int:
     if not 0.0 <= args.target_fpr <= 1.0:
         raise HarmscopeError(f"--target-fpr must be in [0, 1], got {args.target_fpr}")
     target: Path = args.out if args.out is not None else default_dir()
-    # A preset (or nothing: the 'fast' one) is managed: a saved detector of another spec or pool is
-    # stale and refitted. An explicit --detector never replaces an existing detector without --force.
+    # Without --detector the spec is a preset's: --preset, else the one the saved detector was built
+    # from, else 'fast'. A saved detector of another spec (an upgrade changed the preset, or another
+    # was asked for) or pool is stale and refitted. An explicit --detector never replaces an existing
+    # detector without --force.
     managed = args.detector is None
-    preset = args.preset or "fast"
-    wanted = PRESETS[preset] if managed else _parse_spec(args.detector)
     manifest: dict[str, Any] | None = None
-    if target.exists() and not args.force:
-        if not (target.is_dir() and (target / "manifest.json").is_file()):
+    if target.exists():
+        if target.is_dir() and (target / "manifest.json").is_file():
+            try:
+                manifest = read_manifest(target)
+            except HarmscopeError:
+                if not args.force:
+                    raise
+        elif not args.force:
             raise HarmscopeError(f"{target} exists and is not a saved default detector; choose another --out "
                                  "or pass --force to replace it")
-        manifest = read_manifest(target)
+    saved_preset = (manifest or {}).get("preset")
+    preset = args.preset or (saved_preset if saved_preset in PRESETS else "fast")
+    wanted = PRESETS[preset] if managed else _parse_spec(args.detector)
     started = time.perf_counter()
     _say("building the training pool (cached after the first run) ...")
     pool = build_pool()  # once: for the staleness check below and for the fit
-    if manifest is not None:
-        # A detector saved from another spec (an upgrade changed the preset, or another preset was
-        # asked for) is stale: refit.
+    if manifest is not None and not args.force:
         if managed and manifest.get("spec") != json.loads(json.dumps(wanted)):
             _say(f"the detector at {target} was fitted from {json.dumps(manifest.get('spec'))}, not the "
                  f"'{preset}' preset; refitting")
@@ -114,6 +122,8 @@ def run_fit(args: argparse.Namespace) -> int:
     shown = json.dumps(spec)
     _say(f"fitting {shown} on the train split, choosing the threshold ({args.threshold_method}) on validation ...")
     fit = fit_and_validate(spec, pool=pool, threshold_method=args.threshold_method, target_fpr=args.target_fpr)
+    if managed:
+        fit = dataclasses.replace(fit, preset=preset)
     path = save_default(fit, target, force=True)
     v = fit.validation
     ref = (f"; FPR on {'+'.join(v.reference_sources)} benign validation rows {_fmt(v.reference_fpr)} "

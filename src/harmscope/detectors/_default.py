@@ -106,6 +106,8 @@ class PoolFit:
     n_train: int
     n_val: int
     fit_seconds: float
+    preset: str | None = None
+    """The name in :data:`PRESETS` the spec came from (None for any other spec): ``harmscope fit`` keeps it."""
 
     def manifest(self) -> dict[str, Any]:
         """JSON-ready record written next to a saved default detector."""
@@ -113,7 +115,7 @@ class PoolFit:
 
         return {
             "format": MANIFEST_FORMAT, "version": 1, "harmscope_version": __version__,
-            "spec": self.spec, "type": self.detector.kind, "pool_hash": self.pool_hash,
+            "spec": self.spec, "preset": self.preset, "type": self.detector.kind, "pool_hash": self.pool_hash,
             "n_train": self.n_train, "n_val": self.n_val,
             "threshold": self.choice.threshold, "threshold_choice": asdict(self.choice),
             "validation": {**asdict(self.validation), "reference_sources": list(self.validation.reference_sources)},
