@@ -235,3 +235,91 @@ def test_fit_refits_a_default_fitted_on_another_pool(fit_cli: Path, capsys: pyte
     assert main(["fit"]) == 0
     assert "another training pool" in capsys.readouterr().err
     assert read_manifest()["pool_hash"] == _default.pool_hash(changed) != first
+
+
+# -- presets (`harmscope fit --preset`) ----------------------------------------------------------------------
+
+HASHING_PROTOTYPE = {"type": "prototype", "params": {"representation": "hashing"}}
+
+
+@pytest.fixture()
+def presets(fit_cli: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`fit_cli` with fast hashing stand-ins for the two presets."""
+    from harmscope.detectors import _default
+
+    monkeypatch.setattr(_default, "PRESETS", {"fast": HASHING_KNN, "accurate": HASHING_PROTOTYPE})
+    return fit_cli
+
+
+def test_preset_names_match_the_library() -> None:
+    from harmscope.cli import _fit
+    from harmscope.detectors import PRESETS
+
+    # --help lists them without importing the detectors; the library is the source of truth.
+    assert _fit.PRESET_NAMES == tuple(PRESETS)
+    assert PRESETS["fast"] is DEFAULT_SPEC
+
+
+def test_accurate_preset_builds() -> None:
+    from harmscope.detectors import PRESETS
+    from harmscope.registry import ENCODERS
+
+    detector = build_detector(PRESETS["accurate"])
+    assert detector.get_params()["representation"] == "mpnet-safety-int8"
+    assert "mpnet-safety-int8" in ENCODERS
+
+
+def test_preset_is_kept_refitted_and_switched(presets: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from harmscope.cli.main import main
+    from harmscope.detectors import _default
+
+    assert main(["fit", "--preset", "accurate"]) == 0
+    assert read_manifest()["spec"] == HASHING_PROTOTYPE and read_manifest()["preset"] == "accurate"
+    capsys.readouterr()
+    # plain `fit` keeps the saved preset: nothing to do
+    assert main(["fit"]) == 0
+    assert "already exists" in capsys.readouterr().err
+    # --force refits the same preset
+    assert main(["fit", "--force"]) == 0
+    assert read_manifest()["spec"] == HASHING_PROTOTYPE
+    # an upgrade that changes the preset's spec: plain `fit` refits it
+    changed = {"type": "prototype", "params": {"representation": "hashing", "shrinkage": 0.5}}
+    monkeypatch.setitem(_default.PRESETS, "accurate", changed)
+    assert main(["fit"]) == 0
+    assert "not the 'accurate' preset; refitting" in capsys.readouterr().err
+    assert read_manifest()["spec"] == changed
+    # --preset switches
+    assert main(["fit", "--preset", "fast"]) == 0
+    assert "not the 'fast' preset; refitting" in capsys.readouterr().err
+    assert read_manifest()["spec"] == HASHING_KNN
+
+
+def test_a_detector_of_no_preset_goes_back_to_fast(presets: Path) -> None:
+    from harmscope.cli.main import main
+
+    assert main(["fit", "--detector", json.dumps(HASHING_PROTOTYPE)]) == 0
+    assert read_manifest()["preset"] is None
+    assert main(["fit"]) == 0
+    assert read_manifest()["spec"] == HASHING_KNN
+
+
+def test_explicit_detector_never_replaces_without_force(presets: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harmscope.cli.main import main
+
+    assert main(["fit"]) == 0
+    assert main(["fit", "--detector", json.dumps(HASHING_PROTOTYPE)]) == 0
+    assert "use --force" in capsys.readouterr().err
+    assert read_manifest()["spec"] == HASHING_KNN
+
+
+def test_preset_and_detector_are_exclusive(presets: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harmscope.cli.main import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", "--preset", "fast", "--detector", "knn"])
+    assert stop.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["fit", "--preset", "nope"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err

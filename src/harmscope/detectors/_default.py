@@ -34,8 +34,8 @@ measurement can replace it without touching code (kNN on MiniLM: fits in seconds
 k and temperature were chosen by validation AUPRC over a grid (docs/benchmarks.md, 2026-12-03): a wide
 window with a sharp softmax, i.e. a vote among the neighbours nearly as close as the nearest one."""
 
-ACCURATE_SPEC: dict[str, Any] = {"type": "knn", "params": {"representation": "mpnet-safety-int8", "k": 80,
-                                                           "temperature": 0.02}}
+ACCURATE_SPEC: dict[str, Any] = {"type": DEFAULT_SPEC["type"],
+                                 "params": {**DEFAULT_SPEC["params"], "representation": "mpnet-safety-int8"}}
 """The slower, better choice: the default's kNN on the fine-tuned all-mpnet-base-v2 (int8 ONNX). Chosen by
 the same rule as the default (validation AUPRC: 0.966 vs 0.948; the kNN + prototype ensemble on the same
 encoder scored 0.964), it also ranks the dev suite's two-class sets better (mean AUPRC 0.774 vs 0.744;
