@@ -8,7 +8,9 @@ mates (docs/speed.md). This compares, on the same prompts and in the same proces
 - ``one-by-one``: one text per run on that 2-thread session;
 - ``2 callers x 1 thread``: one text per run, two threads calling one single-threaded session side by side
   (what ``onnx:<folder>`` does for quantised exports since this benchmark);
-- ``2 callers x 2 threads``: the same with the 2-thread session (the callers fight over its thread pool).
+- ``2 callers x 2 threads``: the same with the 2-thread session (the callers fight over its thread pool);
+- ``2 callers x 1 thread, one tokenise``: as ``2 callers x 1 thread``, but the texts are tokenised in one
+  ``encode_batch`` call and each run gets its text's unpadded ids (tried 2026-12-06: no faster, not used).
 
 Prints the median texts/s over --repeats passes of --texts prompts, and checks that the per-text ways give
 identical vectors.
@@ -75,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         tokenizer.no_padding()
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        return forward(session, ids, mask)
+
+    def forward(session: Any, ids: NDArray[np.int64], mask: NDArray[np.int64]) -> NDArray[np.float32]:
         feed = {k: v for k, v in {"input_ids": ids, "attention_mask": mask,
                                   "token_type_ids": np.zeros_like(ids)}.items() if k in inputs}
         tokens = session.run(None, feed)[0]
@@ -93,9 +98,20 @@ def main(argv: list[str] | None = None) -> int:
     def side_by_side(session: Any) -> Callable[[list[str]], NDArray[np.float32]]:
         return lambda batch: np.concatenate(list(callers.map(lambda t: run(session, [t]), batch)))
 
+    def tokenise_once(session: Any) -> Callable[[list[str]], NDArray[np.float32]]:
+        def way(batch: list[str]) -> NDArray[np.float32]:
+            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            encodings = tokenizer.encode_batch(batch)
+            tokenizer.no_padding()
+            single = [(np.array([e.ids[:n]], dtype=np.int64), np.ones((1, n), dtype=np.int64))
+                      for e in encodings for n in [sum(e.attention_mask)]]
+            return np.concatenate(list(callers.map(lambda pair: forward(session, *pair), single)))
+        return way
+
     ways: dict[str, Callable[[list[str]], NDArray[np.float32]]] = {
         "batched (64, 2 threads)": batched, "one-by-one (2 threads)": one_by_one,
-        "2 callers x 1 thread": side_by_side(one), "2 callers x 2 threads": side_by_side(two)}
+        "2 callers x 1 thread": side_by_side(one), "2 callers x 2 threads": side_by_side(two),
+        "2 callers x 1 thread, one tokenise": tokenise_once(one)}
     rates: dict[str, list[float]] = {name: [] for name in ways}
     vectors: dict[str, NDArray[np.float32]] = {}
     for way in ways.values():
@@ -108,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{folder.name}: {len(timed)} prompts x {args.repeats} passes, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}")
     for name, values in rates.items():
-        print(f"  {name:<26} {statistics.median(values):7.0f} texts/s  (passes: "
+        print(f"  {name:<36} {statistics.median(values):7.0f} texts/s  (passes: "
               f"{', '.join(f'{v:.0f}' for v in values)})")
     per_text = [vectors[n] for n in ways if n != "batched (64, 2 threads)"]
     same = all(np.array_equal(per_text[0], v) for v in per_text[1:])
