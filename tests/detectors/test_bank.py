@@ -174,3 +174,32 @@ def test_exact_search_gives_the_same_hits_alone_and_in_a_batch() -> None:
         alone = index.search(queries[i:i + 1], k=7)
         assert alone.index[0].tolist() == together.index[i].tolist()
         assert np.array_equal(alone.similarity[0], together.similarity[i])
+
+
+def _reference_top_k(rows: np.ndarray, queries: np.ndarray, k: int,
+                     query_group: np.ndarray | None = None, row_group: np.ndarray | None = None) -> np.ndarray:
+    """Top-k rows by pair-by-pair similarity, ties to the lower row: the definition ExactIndex must meet."""
+    out = []
+    for i, q in enumerate(queries):
+        sims = np.einsum("nd,d->n", rows, q)
+        if query_group is not None and row_group is not None:
+            sims = np.where(row_group == query_group[i], -np.inf, sims)
+        out.append(np.lexsort((np.arange(len(rows)), -sims))[:k])
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize("k", [7, 30])
+@pytest.mark.parametrize("m", [1, 5, 64, 300])
+def test_exact_search_meets_the_definition_on_a_tiled_bank(k: int, m: int) -> None:
+    # 8,000 rows = 125 tiles of 64 columns, enough for the tile pre-selection at both k; the duplicates
+    # put exact ties at the k-th place, and batches of 2-256 queries run in two threads.
+    rng = np.random.default_rng(11)
+    base = unit_rows(rng.standard_normal((5000, 16)).astype(np.float32))
+    rows = np.concatenate([base, base[:2000], base[:1000]])
+    queries = np.concatenate([unit_rows(rng.standard_normal((m - m // 5, 16)).astype(np.float32)),
+                              rows[:m // 5]])
+    hits = ExactIndex(rows).search(queries, k)
+    assert hits.index.tolist() == _reference_top_k(rows, queries, k).tolist()
+    group = np.arange(len(rows)) % 5000  # leave-one-out: a row's duplicates share its group
+    hits = ExactIndex(rows).search(rows[:m], k, groups=(group[:m], group))
+    assert hits.index.tolist() == _reference_top_k(rows, rows[:m], k, group[:m], group).tolist()

@@ -93,19 +93,3 @@ def test_export_matches_the_torch_model(tmp_path: Path, reference: np.ndarray, q
         monkeypatch.setenv("HARMSCOPE_ORT_THREADS", "1")
         serial = get_encoder(f"onnx:{out}", use_cache=False).encode(PROMPTS)
         assert np.array_equal(parallel, serial)
-
-
-def test_forked_child_gets_fresh_caller_pools() -> None:
-    import os
-
-    from harmscope.encoders import _onnx_export
-
-    _onnx_export._callers(2).submit(int).result()
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: the parent's pool (whose threads did not survive the fork) is gone
-        os.write(write, b"1" if not _onnx_export._CALLERS else b"0")
-        os._exit(0)
-    os.waitpid(pid, 0)
-    assert os.read(read, 1) == b"1"
-    assert 2 in _onnx_export._CALLERS

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
@@ -22,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from harmscope._blas import single_threaded_blas
+from harmscope._workers import core_count, worker_pool
 from harmscope.detectors import _io
 from harmscope.errors import HarmscopeError, MissingPackageError
 from harmscope.types import Neighbour
@@ -29,10 +29,11 @@ from harmscope.types import Neighbour
 # Similarity blocks are (chunk, n_bank) float32; keep each under ~64 MB.
 _BLOCK_FLOATS = 16_000_000
 SINGLE_THREAD_MAX_QUERIES = 256
-"""Searches of 2 to this many queries (batch scoring) run numpy's BLAS on one thread (harmscope._blas): next
-to the encoder, spinning BLAS threads cost throughput. A search of one query (a single prompt) keeps every
-thread: its matrix-vector product over a 22k-row bank takes ~2.3 ms on one thread and ~1 ms on two, about
-2 ms off the single-prompt p50 (docs/speed.md)."""
+"""Searches of 2 to this many queries (batch scoring) run numpy's BLAS on one thread (harmscope._blas),
+split in halves searched side by side from two Python threads (harmscope._workers): next to the encoder,
+spinning BLAS threads cost throughput. A search of one query (a single prompt) keeps every BLAS thread:
+its matrix-vector product over a 22k-row bank takes ~2.3 ms on one thread and ~1 ms on two, about 2 ms
+off the single-prompt p50 (docs/speed.md)."""
 _NEAR_TIE = 1e-5
 """Similarities this close to the k-th one are re-scored row by row before choosing (see ExactIndex)."""
 
@@ -107,6 +108,39 @@ class VectorIndex(Protocol):
 
 # -- exact -------------------------------------------------------------------------------------------
 
+_TILE = 64
+"""Columns per tile in :func:`_candidates`."""
+
+
+def _candidates(block: NDArray[np.float32], k: int
+                ) -> tuple[NDArray[np.int64], NDArray[np.float32]] | None:
+    """Per row of ``block`` (c, n), the columns that can be among its ``k`` largest values or tie with the
+    k-th within ``_NEAR_TIE``, as ``(columns, values)`` (c, w), w >= k, padded with -1 / -inf; None when
+    the bank has too few tiles for this to save work.
+
+    Why: ``argpartition`` over every column was a third of a batch search. The k-th largest of the rows'
+    tile maxima (tiles of ``_TILE`` columns) is a lower bound of the k-th largest value (k tiles each hold
+    a value at least that large), and only a few hundred of ~23k values reach it.
+    """
+    c, n = block.shape
+    full = n // _TILE
+    if full < 4 * k:
+        return None
+    maxima = block[:, :full * _TILE].reshape(c, full, _TILE).max(axis=2)
+    if full * _TILE < n:
+        maxima = np.concatenate([maxima, block[:, full * _TILE:].max(axis=1, keepdims=True)], axis=1)
+    floor = np.partition(maxima, maxima.shape[1] - k, axis=1)[:, maxima.shape[1] - k]
+    rows, cols = np.nonzero(block >= (floor - _NEAR_TIE)[:, None])
+    counts = np.bincount(rows, minlength=c)
+    slot = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    width = int(counts.max())
+    columns = np.full((c, width), -1, dtype=np.int64)
+    values = np.full((c, width), -np.inf, dtype=np.float32)
+    columns[rows, slot] = cols
+    values[rows, slot] = block[rows, cols]
+    return columns, values
+
+
 class ExactIndex:
     """Brute-force cosine search: each query is compared with every row (chunked to bound memory)."""
 
@@ -127,8 +161,19 @@ class ExactIndex:
             return Hits(index, sims)
         # per chunk: the (chunk, n) similarities and the (chunk, k, dim) rows re-scored below
         chunk = max(1, _BLOCK_FLOATS // max(n, k * self.vectors.shape[1], 1))
-        with single_threaded_blas() if 1 < m <= SINGLE_THREAD_MAX_QUERIES else nullcontext():
+        if not 1 < m <= SINGLE_THREAD_MAX_QUERIES:
             self._search_chunks(queries, k, groups, chunk, index, sims)
+            return Hits(index, sims)
+        workers = core_count()
+        parts = [slice(i * m // workers, (i + 1) * m // workers) for i in range(workers)]
+        with single_threaded_blas():
+            # Halves of a batch side by side, each on one BLAS thread: the products are too small for
+            # OpenBLAS's own threads to share well, and those spin afterwards (docs/speed.md).
+            done = worker_pool("search", workers).map(
+                lambda s: self._search_chunks(queries[s], k, None if groups is None else (groups[0][s], groups[1]),
+                                              chunk, index[s], sims[s]),
+                [s for s in parts if s.start < s.stop])
+            list(done)  # re-raises a worker's error here
         return Hits(index, sims)
 
     def _search_chunks(self, queries: NDArray[np.float32], k: int,
@@ -143,18 +188,7 @@ class ExactIndex:
             if groups is not None:
                 block[groups[0][start:stop, None] == groups[1][None, :]] = -np.inf
             if k < n:
-                part = np.argpartition(block, n - k, axis=1)[:, n - k:]  # the k largest, no negated copy
-                # A matrix product rounds the last bits of a similarity differently for a query in a
-                # batch than alone, so rows (nearly) tied at the k-th place could be picked differently.
-                # Such rows are re-scored one by one (the same arithmetic alone or in a batch) and the
-                # lowest row numbers win exact ties.
-                kth = np.take_along_axis(block, part, axis=1).min(axis=1)
-                near = block >= (kth - _NEAR_TIE)[:, None]
-                for row in np.flatnonzero(near.sum(axis=1) > k):
-                    candidates = np.flatnonzero(near[row])
-                    rescored = self._rescore(queries_block[row:row + 1], candidates[None, :],
-                                             block[row:row + 1, candidates])[0]
-                    part[row] = candidates[np.lexsort((candidates, -rescored))[:k]]
+                part = self._top_k(queries_block, block, k)
             else:
                 part = np.broadcast_to(np.arange(n), (stop - start, n)).copy()
             part_sims = self._rescore(queries_block, part, np.take_along_axis(block, part, axis=1))
@@ -163,6 +197,29 @@ class ExactIndex:
             top_sims = np.take_along_axis(part_sims, order, axis=1).astype(np.float32)
             index[start:stop] = np.where(np.isfinite(top_sims), top, -1)
             sims[start:stop] = top_sims
+
+    def _top_k(self, queries: NDArray[np.float32], block: NDArray[np.float32], k: int) -> NDArray[np.int64]:
+        """The columns of the ``k`` largest similarities in each row of ``block`` (c, n), k < n, unordered."""
+        pre = _candidates(block, k)
+        columns, values = pre if pre is not None else (None, block)
+        width = values.shape[1]
+        if k < width:
+            chosen = np.argpartition(values, width - k, axis=1)[:, width - k:]  # the k largest, no negated copy
+        else:
+            chosen = np.broadcast_to(np.arange(width), (values.shape[0], width)).copy()
+        part = chosen if columns is None else np.take_along_axis(columns, chosen, axis=1)
+        # A matrix product rounds the last bits of a similarity differently for a query in a batch than
+        # alone, so rows (nearly) tied at the k-th place could be picked differently. Such rows are
+        # re-scored one by one (the same arithmetic alone or in a batch) and the lowest row numbers win
+        # exact ties.
+        kth = np.take_along_axis(values, chosen, axis=1).min(axis=1)
+        near = values >= (kth - _NEAR_TIE)[:, None]
+        for row in np.flatnonzero(near.sum(axis=1) > k):
+            at = np.flatnonzero(near[row])
+            candidates = at if columns is None else columns[row, at]
+            rescored = self._rescore(queries[row:row + 1], candidates[None, :], values[row:row + 1, at])[0]
+            part[row] = candidates[np.lexsort((candidates, -rescored))[:k]]
+        return part
 
     def _rescore(self, queries: NDArray[np.float32], rows: NDArray[np.int64],
                  batch_sims: NDArray[np.float32]) -> NDArray[np.float32]:

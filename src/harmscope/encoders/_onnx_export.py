@@ -14,12 +14,9 @@ such a folder with onnxruntime only (no torch); a quantised one is run one text 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from harmscope._paths import staged_folder
+from harmscope._workers import worker_pool
 from harmscope.encoders._base import BatchedEncoder
 from harmscope.encoders._cache import EmbeddingCache
 from harmscope.encoders._locate import ModelFilesError
@@ -167,21 +165,6 @@ def _quantize(source: Path, target: Path) -> None:
         logging.getLogger().setLevel(quiet)
 
 
-_CALLERS: dict[int, ThreadPoolExecutor] = {}
-_CALLERS_LOCK = threading.Lock()
-# A forked child has the pools but not their threads (work sent there would wait forever): start afresh.
-os.register_at_fork(after_in_child=_CALLERS.clear)
-
-
-def _callers(workers: int) -> ThreadPoolExecutor:
-    """The process-wide pool of ``workers`` threads that run one-text graph runs side by side."""
-    with _CALLERS_LOCK:
-        pool = _CALLERS.get(workers)
-        if pool is None:
-            pool = _CALLERS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="harmscope-onnx")
-        return pool
-
-
 class OnnxFolderEncoder(OnnxEncoder):
     """``onnx:<folder>``: an :class:`OnnxEncoder` whose embedding cache is keyed by the model file's size
     and modification time too, so re-exporting into the same folder never serves stale vectors.
@@ -213,7 +196,7 @@ class OnnxFolderEncoder(OnnxEncoder):
         self._load()
         model, tokenizer_json = self._locate()
         session, tokenizer = load_session(model, tokenizer_json, self.spec.max_length, threads=1)
-        return np.concatenate(list(_callers(workers).map(lambda t: self._run(session, tokenizer, [t]), texts)))
+        return np.concatenate(list(worker_pool("onnx", workers).map(lambda t: self._run(session, tokenizer, [t]), texts)))
 
     @property
     def cache(self) -> EmbeddingCache:
