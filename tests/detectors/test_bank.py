@@ -203,3 +203,17 @@ def test_exact_search_meets_the_definition_on_a_tiled_bank(k: int, m: int) -> No
     group = np.arange(len(rows)) % 5000  # leave-one-out: a row's duplicates share its group
     hits = ExactIndex(rows).search(rows[:m], k, groups=(group[:m], group))
     assert hits.index.tolist() == _reference_top_k(rows, rows[:m], k, group[:m], group).tolist()
+
+
+def test_exact_search_with_fewer_candidates_than_k_fills_with_empty_slots() -> None:
+    # leave-one-out where the query's group covers all but three of the 8,000 rows (no tile bound exists)
+    rng = np.random.default_rng(12)
+    rows = unit_rows(rng.standard_normal((8000, 16)).astype(np.float32))
+    group = np.zeros(8000, dtype=np.int64)
+    group[[10, 20, 30]] = [1, 2, 3]
+    query_group = np.array([0, 0, 4])  # the third query excludes nothing
+    hits = ExactIndex(rows).search(rows[:3], 7, groups=(query_group, group))
+    for i in range(2):
+        assert sorted(hits.index[i][:3].tolist()) == [10, 20, 30]
+        assert hits.index[i][3:].tolist() == [-1] * 4 and np.isneginf(hits.similarity[i][3:]).all()
+    assert hits.index[2].tolist() == _reference_top_k(rows, rows[2:3], 7)[0].tolist()

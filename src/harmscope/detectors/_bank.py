@@ -130,6 +130,8 @@ def _candidates(block: NDArray[np.float32], k: int
     if full * _TILE < n:
         maxima = np.concatenate([maxima, block[:, full * _TILE:].max(axis=1, keepdims=True)], axis=1)
     floor = np.partition(maxima, maxima.shape[1] - k, axis=1)[:, maxima.shape[1] - k]
+    if not np.isfinite(floor).all():  # a row with < k finite similarities (leave-one-out) would keep all n
+        return None
     rows, cols = np.nonzero(block >= (floor - _NEAR_TIE)[:, None])
     counts = np.bincount(rows, minlength=c)
     slot = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
