@@ -34,7 +34,7 @@ def main() -> int:
     det: Any = load_detector(args.detector) if args.detector else load_default()
     texts = speed_texts(64 * args.batches, seed=2)
     encoded = [det._encode(texts[i:i + 64]) for i in range(0, len(texts), 64)]
-    tiles, cores = bank_module._candidates, bank_module.core_count
+    tiles, cores = bank_module._candidates, bank_module.thread_budget
     ways = {"neither": (False, False), "tiles": (True, False), "2 threads": (False, True), "both (used)": (True, True)}
     times: dict[str, list[float]] = {name: [] for name in ways}
     hits: dict[str, list[Any]] = {}
@@ -42,7 +42,7 @@ def main() -> int:
         for _ in range(args.passes):
             for name, (use_tiles, use_threads) in ways.items():
                 bank_module._candidates = tiles if use_tiles else (lambda block, k: None)
-                bank_module.core_count = cores if use_threads else (lambda limit=2: 1)
+                bank_module.thread_budget = cores if use_threads else (lambda: 1)
                 start = time.perf_counter()
                 found = []
                 for x in encoded:
@@ -52,7 +52,7 @@ def main() -> int:
                 times[name].append((time.perf_counter() - start) * 1000 / len(encoded))
                 hits.setdefault(name, found)
     finally:
-        bank_module._candidates, bank_module.core_count = tiles, cores
+        bank_module._candidates, bank_module.thread_budget = tiles, cores
     same = all(all(np.array_equal(a, b) for a, b in zip(found, hits["neither"])) for found in hits.values())
     base = float(np.median(times["neither"]))
     for name, values in times.items():

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from harmscope import _workers
-from harmscope._workers import core_count, worker_pool
+from harmscope._workers import thread_budget, worker_pool
 
 
 def test_pools_are_shared_per_name_and_size() -> None:
@@ -15,9 +17,14 @@ def test_pools_are_shared_per_name_and_size() -> None:
     assert list(worker_pool("test", 2).map(abs, [-1, -2, 3])) == [1, 2, 3]
 
 
-def test_core_count_is_at_least_one_and_at_most_the_limit() -> None:
-    assert core_count(1) == 1
-    assert 1 <= core_count() <= 2
+def test_thread_budget_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HARMSCOPE_ORT_THREADS", raising=False)
+    assert 1 <= thread_budget() <= 2
+    monkeypatch.setenv("HARMSCOPE_ORT_THREADS", "3")
+    assert thread_budget() == 3
+    for ignored in ("0", "-1", "two", ""):
+        monkeypatch.setenv("HARMSCOPE_ORT_THREADS", ignored)
+        assert 1 <= thread_budget() <= 2
 
 
 def test_forked_child_gets_fresh_pools() -> None:

@@ -26,6 +26,11 @@ def worker_pool(name: str, workers: int) -> ThreadPoolExecutor:
         return pool
 
 
-def core_count(limit: int = 2) -> int:
-    """Cores to use side by side: min(``limit``, cores), at least 1."""
-    return max(1, min(limit, os.cpu_count() or 1))
+def thread_budget() -> int:
+    """How many threads harmscope runs side by side (onnxruntime intra-op threads and one-text callers,
+    batch-search halves): ``HARMSCOPE_ORT_THREADS`` if set to a positive integer (named for its first
+    use; ``bench-speed --threads N`` sets it), else min(2, cores)."""
+    forced = os.environ.get("HARMSCOPE_ORT_THREADS", "").strip()
+    if forced.isdigit() and int(forced) > 0:
+        return int(forced)
+    return max(1, min(2, os.cpu_count() or 1))

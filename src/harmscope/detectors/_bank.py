@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from harmscope._blas import single_threaded_blas
-from harmscope._workers import core_count, worker_pool
+from harmscope._workers import thread_budget, worker_pool
 from harmscope.detectors import _io
 from harmscope.errors import HarmscopeError, MissingPackageError
 from harmscope.types import Neighbour
@@ -166,7 +166,7 @@ class ExactIndex:
         if not 1 < m <= SINGLE_THREAD_MAX_QUERIES:
             self._search_chunks(queries, k, groups, chunk, index, sims)
             return Hits(index, sims)
-        workers = core_count()
+        workers = thread_budget()
         parts = [slice(i * m // workers, (i + 1) * m // workers) for i in range(workers)]
         with single_threaded_blas():
             # Halves of a batch side by side, each on one BLAS thread: the products are too small for

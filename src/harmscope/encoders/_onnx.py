@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from harmscope._workers import thread_budget
 from harmscope.encoders._base import BatchedEncoder
 from harmscope.encoders._locate import ModelFilesError, dist_file
 
@@ -45,19 +46,11 @@ MINILM_INT8 = OnnxModelSpec("minilm-int8", 384, 256, pooled_output=None, normali
 PARAPHRASE_L3 = OnnxModelSpec("paraphrase-l3", 384, 128, pooled_output=3, normalize=False)
 
 
-def _threads() -> int:
-    """Intra-op threads: ``HARMSCOPE_ORT_THREADS`` if set, else min(2, cores)."""
-    forced = os.environ.get("HARMSCOPE_ORT_THREADS", "").strip()
-    if forced.isdigit() and int(forced) > 0:
-        return int(forced)
-    return max(1, min(2, os.cpu_count() or 1))
-
-
 def load_session(model: Path, tokenizer_json: Path, max_length: int,
                  threads: int | None = None) -> tuple[Any, Any]:
     """The process-wide (onnxruntime session, tokenizer) pair for ``model``; created at most once per
-    ``threads`` (intra-op threads; None = :func:`_threads`)."""
-    threads = _threads() if threads is None else threads
+    ``threads`` (intra-op threads; None = :func:`harmscope._workers.thread_budget`)."""
+    threads = thread_budget() if threads is None else threads
     key = (str(model), max_length, threads)
     with _LOCK:
         found = _SESSIONS.get(key)

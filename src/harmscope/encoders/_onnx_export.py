@@ -25,11 +25,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from harmscope._paths import staged_folder
-from harmscope._workers import worker_pool
+from harmscope._workers import thread_budget, worker_pool
 from harmscope.encoders._base import BatchedEncoder
 from harmscope.encoders._cache import EmbeddingCache
 from harmscope.encoders._locate import ModelFilesError
-from harmscope.encoders._onnx import OnnxEncoder, OnnxModelSpec, _threads, load_session
+from harmscope.encoders._onnx import OnnxEncoder, OnnxModelSpec, load_session
 from harmscope.errors import HarmscopeError
 
 META_FILE = "harmscope_onnx.json"
@@ -187,7 +187,7 @@ class OnnxFolderEncoder(OnnxEncoder):
     def _encode_batch(self, texts: list[str]) -> NDArray[np.float32]:
         if not self.per_text or len(texts) <= 1:
             return super()._encode_batch(texts)
-        workers = _threads()
+        workers = thread_budget()
         if workers <= 1:
             session, tokenizer = self._load()
             return np.concatenate([self._run(session, tokenizer, [t]) for t in texts])
@@ -196,7 +196,8 @@ class OnnxFolderEncoder(OnnxEncoder):
         self._load()
         model, tokenizer_json = self._locate()
         session, tokenizer = load_session(model, tokenizer_json, self.spec.max_length, threads=1)
-        return np.concatenate(list(worker_pool("onnx", workers).map(lambda t: self._run(session, tokenizer, [t]), texts)))
+        runs = worker_pool("onnx", workers).map(lambda t: self._run(session, tokenizer, [t]), texts)
+        return np.concatenate(list(runs))
 
     @property
     def cache(self) -> EmbeddingCache:
