@@ -30,8 +30,8 @@ from harmscope.types import Neighbour
 _BLOCK_FLOATS = 16_000_000
 SINGLE_THREAD_MAX_QUERIES = 256
 """Searches of 2 to this many queries (batch scoring) run numpy's BLAS on one thread (harmscope._blas),
-split in halves searched side by side from two Python threads (harmscope._workers): next to the encoder,
-spinning BLAS threads cost throughput. A search of one query (a single prompt) keeps every BLAS thread:
+split into parts searched side by side, one per thread of harmscope._workers.thread_budget (two by
+default): next to the encoder, spinning BLAS threads cost throughput. A search of one query (a single prompt) keeps every BLAS thread:
 its matrix-vector product over a 22k-row bank takes ~2.3 ms on one thread and ~1 ms on two, about 2 ms
 off the single-prompt p50 (docs/speed.md)."""
 _NEAR_TIE = 1e-5
@@ -169,7 +169,7 @@ class ExactIndex:
         workers = thread_budget()
         parts = [slice(i * m // workers, (i + 1) * m // workers) for i in range(workers)]
         with single_threaded_blas():
-            # Halves of a batch side by side, each on one BLAS thread: the products are too small for
+            # Parts of a batch side by side, each on one BLAS thread: the products are too small for
             # OpenBLAS's own threads to share well, and those spin afterwards (docs/speed.md).
             done = worker_pool("search", workers).map(
                 lambda s: self._search_chunks(queries[s], k, None if groups is None else (groups[0][s], groups[1]),
