@@ -10,9 +10,6 @@ on texts encoded once (so the encoder, ~80 % of a real call, is left out).
 
 from __future__ import annotations
 
-import argparse
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,33 +21,21 @@ def product_then_sum(self: Any, queries: Any, rows: Any, batch_sims: Any) -> Any
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--passes", type=int, default=6)
-    parser.add_argument("--batches", type=int, default=10)
-    parser.add_argument("--detector", type=Path, default=None, help="a saved detector folder (default: the default)")
-    args = parser.parse_args()
+    from _explain_path import encoded_batches, parse_args, time_explain
 
-    from harmscope.detectors import load_detector
     from harmscope.detectors._bank import ExactIndex
-    from harmscope.detectors._default import load_default
-    from harmscope.speed._prompts import speed_texts
 
-    det: Any = load_detector(args.detector) if args.detector else load_default()
-    texts = speed_texts(64 * args.batches, seed=2)
-    encoded = [det._encode(texts[i:i + 64]) for i in range(0, len(texts), 64)]
+    args = parse_args(__doc__.split("\n")[0])
+    det, encoded = encoded_batches(args)
     current = ExactIndex._rescore
     times: dict[str, list[float]] = {"product-then-sum": [], "einsum": []}
     try:
         for _ in range(args.passes):
             for name, impl in (("product-then-sum", product_then_sum), ("einsum", current)):
-                ExactIndex._rescore = impl  # type: ignore[method-assign]
-                start = time.perf_counter()
-                for x in encoded:
-                    det.bank_._last = None  # no reuse of the previous search
-                    det._explain_arrays(x, None)
-                times[name].append((time.perf_counter() - start) * 1000 / len(encoded))
+                ExactIndex._rescore = impl
+                times[name].append(time_explain(det, encoded)[0])
     finally:
-        ExactIndex._rescore = current  # type: ignore[method-assign]
+        ExactIndex._rescore = current
     for name, values in times.items():
         print(f"{name:17s} ms per 64-prompt batch: median {np.median(values):.1f}  ({', '.join(f'{v:.1f}' for v in values)})")
     return 0

@@ -11,29 +11,18 @@ same hits.
 
 from __future__ import annotations
 
-import argparse
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--passes", type=int, default=6)
-    parser.add_argument("--batches", type=int, default=10)
-    parser.add_argument("--detector", type=Path, default=None, help="a saved detector folder (default: the default)")
-    args = parser.parse_args()
+    from _explain_path import encoded_batches, parse_args, time_explain
 
     import harmscope.detectors._bank as bank_module
-    from harmscope.detectors import load_detector
-    from harmscope.detectors._default import load_default
-    from harmscope.speed._prompts import speed_texts
 
-    det: Any = load_detector(args.detector) if args.detector else load_default()
-    texts = speed_texts(64 * args.batches, seed=2)
-    encoded = [det._encode(texts[i:i + 64]) for i in range(0, len(texts), 64)]
+    args = parse_args(__doc__.split("\n")[0])
+    det, encoded = encoded_batches(args)
     tiles, cores = bank_module._candidates, bank_module.thread_budget
     ways = {"neither": (False, False), "tiles": (True, False), "2 threads": (False, True), "both (used)": (True, True)}
     times: dict[str, list[float]] = {name: [] for name in ways}
@@ -43,13 +32,8 @@ def main() -> int:
             for name, (use_tiles, use_threads) in ways.items():
                 bank_module._candidates = tiles if use_tiles else (lambda block, k: None)
                 bank_module.thread_budget = cores if use_threads else (lambda: 1)
-                start = time.perf_counter()
-                found = []
-                for x in encoded:
-                    det.bank_._last = None  # no reuse of the previous search
-                    det._explain_arrays(x, None)
-                    found.append(det.bank_._last[1].index)
-                times[name].append((time.perf_counter() - start) * 1000 / len(encoded))
+                ms, found = time_explain(det, encoded)
+                times[name].append(ms)
                 hits.setdefault(name, found)
     finally:
         bank_module._candidates, bank_module.thread_budget = tiles, cores

@@ -28,7 +28,7 @@ def worker_pool(name: str, workers: int) -> ThreadPoolExecutor:
 
 def thread_budget() -> int:
     """How many threads harmscope runs side by side (onnxruntime intra-op threads and one-text callers,
-    batch-search halves): ``HARMSCOPE_ORT_THREADS`` if set to a positive integer (named for its first
+    batch-search parts): ``HARMSCOPE_ORT_THREADS`` if set to a positive integer (named for its first
     use; ``bench-speed --threads N`` sets it), else min(2, cores)."""
     forced = os.environ.get("HARMSCOPE_ORT_THREADS", "").strip()
     if forced.isdigit() and int(forced) > 0:
