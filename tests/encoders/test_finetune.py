@@ -87,7 +87,8 @@ def test_a_short_finetune_saves_a_loadable_encoder_that_moved(tmp_path: Path) ->
 
 
 def test_refresh_follows_the_current_pool_with_the_pointer_config(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """minilm-safety must not keep naming a model fine-tuned on an older pool (same commit, same model)."""
     from types import SimpleNamespace
 
@@ -113,7 +114,9 @@ def test_refresh_follows_the_current_pool_with_the_pointer_config(tmp_path: Path
     monkeypatch.setattr(ft, "finetune", fake_finetune)
     custom = ft.FinetuneConfig(epochs=0.5, max_examples=None)
     first = ft.build_safety_encoder("minilm-safety", custom)
+    assert "fine-tuning minilm-safety on the training pool (8 examples" in capsys.readouterr().err
     assert ft.refresh_safety_encoder("minilm-safety") == first and trained == [custom]  # unchanged pool: reused
+    assert capsys.readouterr().err == ""  # a cached build is reused silently
     current["pool"] = pool("b")
     second = ft.refresh_safety_encoder("minilm-safety")
     assert second != first and trained == [custom, custom]  # new pool: rebuilt with the same config

@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import random
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -337,7 +338,12 @@ def finetuned_folder(config: FinetuneConfig | None = None, *, name: str = "minil
     key = finetune_key(config, examples)
     folder = cache_dir("models") / f"{name}-{key}"
     if not (folder / METADATA_FILE).is_file():
+        # Minutes of work that a non-terminal (CI, a log file) would otherwise see as silence.
+        print(f"harmscope: fine-tuning {name} on the training pool ({len(examples):,} examples, "
+              f"{config.epochs:g} epoch(s); minutes on CPU, cached afterwards) ...", file=sys.stderr, flush=True)
+        started = time.perf_counter()
         finetune(examples, config, folder)
+        print(f"harmscope: fine-tuned {name} in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     return folder
 
 
