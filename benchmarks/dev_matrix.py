@@ -7,6 +7,8 @@ script prints a Markdown table of the headline figures over all cells in --out.
 
     .venv/bin/python benchmarks/dev_matrix.py --detectors knn,probe-lr --representations minilm,minilm-safety
     .venv/bin/python benchmarks/dev_matrix.py --table-only          # just print what --out holds
+    .venv/bin/python benchmarks/dev_matrix.py --detectors probe-lr --representations hs:smollm2-135m@23 \
+        --sample-train 2000 --sample-val 800   # slow representations: a seeded sample of the pool
 
 Never tunes anything on the dev sets: they only score.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import sys
 import time
@@ -48,20 +51,46 @@ def cell_name(detector: str, representation: str, extra: str) -> str:
     return re.sub(r"[^A-Za-z0-9.@_-]+", "_", f"{detector}__{representation}{'__' + extra if extra else ''}")
 
 
-def run_cell(detector: str, representation: str, params: dict[str, Any], threshold_method: str) -> dict[str, Any]:
+def sample_pool(sample_train: int | None, sample_val: int | None) -> Any:
+    """The training pool, or a seeded sample of it (same unsafe share per split), for representations
+    too slow to encode all ~29k pool texts (LM hidden states run at a few texts/s on CPU)."""
+    from types import SimpleNamespace
+
+    from harmscope.data import build_pool
+
+    pool = build_pool()
+    if sample_train is None and sample_val is None:
+        return pool
+
+    def stratified(rows: Any, n: int | None, seed: int) -> list[Any]:
+        if n is None or n >= len(rows):
+            return list(rows)
+        unsafe = [e for e in rows if int(e.y) == 1]
+        safe = [e for e in rows if int(e.y) == 0]
+        n_unsafe = round(n * len(unsafe) / len(rows))
+        rng = random.Random(seed)
+        return rng.sample(unsafe, n_unsafe) + rng.sample(safe, n - n_unsafe)
+
+    return SimpleNamespace(train=stratified(pool.train, sample_train, 0), val=stratified(pool.val, sample_val, 1))
+
+
+def run_cell(detector: str, representation: str, params: dict[str, Any], threshold_method: str,
+             pool: Any = None) -> dict[str, Any]:
     from harmscope.detectors import fit_and_validate  # type: ignore[attr-defined,unused-ignore]
     from harmscope.evaluation import evaluate_sets
     from harmscope.evaluation_suites import get_suite, load_entry
 
     spec = {"type": detector, "params": {"representation": representation, **params}}
     start = time.perf_counter()
-    fitted = fit_and_validate(spec, threshold_method=threshold_method)  # type: ignore[arg-type]
+    fitted = fit_and_validate(spec, pool=pool, threshold_method=threshold_method)  # type: ignore[arg-type]
     sets = [load_entry(e) for e in get_suite("dev")]
     report = evaluate_sets(fitted.detector, sets, detector_name=json.dumps(spec))
     v = fitted.validation
     return {"detector": detector, "representation": representation, "params": params, "spec": spec,
             "threshold_method": threshold_method, "threshold": v.threshold,
             "validation": {"f1": v.f1, "fpr": v.fpr, "reference_fpr": v.reference_fpr, "auprc": v.auprc},
+            "n_train": len(pool.train) if pool is not None else None,
+            "n_val": len(pool.val) if pool is not None else None,
             "datasets": report.to_json()["datasets"], "seconds": round(time.perf_counter() - start, 1)}
 
 
@@ -87,13 +116,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default="{}", help="JSON params added to every detector spec")
     parser.add_argument("--threshold-method", default="max_f1", choices=("max_f1", "target_fpr"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/dev_matrix"))
+    parser.add_argument("--sample-train", type=int, help="fit on a seeded stratified sample of this many pool-train rows")
+    parser.add_argument("--sample-val", type=int, help="choose the threshold on a sample of this many validation rows")
     parser.add_argument("--table-only", action="store_true")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     params = json.loads(args.params)
     if not args.table_only:
         extra = (json.dumps(params, sort_keys=True) if params else "") + (
-            "" if args.threshold_method == "max_f1" else args.threshold_method)
+            "" if args.threshold_method == "max_f1" else args.threshold_method) + (
+            f"sample{args.sample_train}-{args.sample_val}" if args.sample_train or args.sample_val else "")
+        pool = sample_pool(args.sample_train, args.sample_val) if args.sample_train or args.sample_val else None
         for representation in args.representations.split(","):
             for detector in args.detectors.split(","):
                 file = args.out / f"{cell_name(detector, representation, extra)}.json"
@@ -101,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"[skip] {file.name} (already measured)", file=sys.stderr)
                     continue
                 print(f"[run] {detector} on {representation} ...", file=sys.stderr, flush=True)
-                result = run_cell(detector, representation, params, args.threshold_method)
+                result = run_cell(detector, representation, params, args.threshold_method, pool)
                 file.write_text(json.dumps(result, indent=2), encoding="utf-8")
                 print(f"[done] {file.name} in {result['seconds']} s", file=sys.stderr, flush=True)
     results = [json.loads(f.read_text(encoding="utf-8")) for f in sorted(args.out.glob("*.json"))]
