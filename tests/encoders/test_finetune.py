@@ -106,10 +106,12 @@ def test_refresh_follows_the_current_pool_with_the_pointer_config(tmp_path: Path
     monkeypatch.setattr(harmscope.data, "build_pool", lambda *a, **k: current["pool"])
     trained: list[ft.FinetuneConfig] = []
 
-    def fake_finetune(examples: list[ft.TrainingExample], config: ft.FinetuneConfig, out: Path) -> None:
+    def fake_finetune(examples: list[ft.TrainingExample], config: ft.FinetuneConfig, out: Path) -> ft.FinetuneResult:
         trained.append(config)
         out.mkdir(parents=True)
-        (out / ft.METADATA_FILE).write_text(json.dumps({"key": ft.finetune_key(config, examples)}))
+        key = ft.finetune_key(config, examples)
+        (out / ft.METADATA_FILE).write_text(json.dumps({"key": key}))
+        return ft.FinetuneResult(out, len(examples), 1, 0.0, 0.0, key)
 
     monkeypatch.setattr(ft, "finetune", fake_finetune)
     custom = ft.FinetuneConfig(epochs=0.5, max_examples=None)

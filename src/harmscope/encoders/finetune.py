@@ -341,9 +341,9 @@ def finetuned_folder(config: FinetuneConfig | None = None, *, name: str = "minil
         # Minutes of work that a non-terminal (CI, a log file) would otherwise see as silence.
         print(f"harmscope: fine-tuning {name} on the training pool ({len(examples):,} examples, "
               f"{config.epochs:g} epoch(s); minutes on CPU, cached afterwards) ...", file=sys.stderr, flush=True)
-        started = time.perf_counter()
-        finetune(examples, config, folder)
-        print(f"harmscope: fine-tuned {name} in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        result = finetune(examples, config, folder)
+        print(f"harmscope: fine-tuned {name}: {result.steps} steps in {result.seconds:.0f} s", file=sys.stderr,
+              flush=True)
     return folder
 
 
