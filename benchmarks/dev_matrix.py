@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import re
 import sys
 import time
@@ -52,26 +51,16 @@ def cell_name(detector: str, representation: str, extra: str) -> str:
 
 
 def sample_pool(sample_train: int | None, sample_val: int | None) -> Any:
-    """The training pool, or a seeded sample of it (same unsafe share per split), for representations
-    too slow to encode all ~29k pool texts (LM hidden states run at a few texts/s on CPU)."""
+    """A seeded sample of the training pool (each label in proportion, the layer sweep's sampler and
+    seeds), for representations too slow to encode all ~29k pool texts (LM hidden states: a few texts/s)."""
     from types import SimpleNamespace
 
+    from harmscope.analysis._layer_sweep import stratified_sample
     from harmscope.data import build_pool
 
     pool = build_pool()
-    if sample_train is None and sample_val is None:
-        return pool
-
-    def stratified(rows: Any, n: int | None, seed: int) -> list[Any]:
-        if n is None or n >= len(rows):
-            return list(rows)
-        unsafe = [e for e in rows if int(e.y) == 1]
-        safe = [e for e in rows if int(e.y) == 0]
-        n_unsafe = round(n * len(unsafe) / len(rows))
-        rng = random.Random(seed)
-        return rng.sample(unsafe, n_unsafe) + rng.sample(safe, n - n_unsafe)
-
-    return SimpleNamespace(train=stratified(pool.train, sample_train, 0), val=stratified(pool.val, sample_val, 1))
+    return SimpleNamespace(train=stratified_sample(pool.train, sample_train, 0),
+                           val=stratified_sample(pool.val, sample_val, 1))
 
 
 def run_cell(detector: str, representation: str, params: dict[str, Any], threshold_method: str,
@@ -123,10 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     params = json.loads(args.params)
     if not args.table_only:
+        sampled = args.sample_train is not None or args.sample_val is not None
         extra = (json.dumps(params, sort_keys=True) if params else "") + (
             "" if args.threshold_method == "max_f1" else args.threshold_method) + (
-            f"sample{args.sample_train}-{args.sample_val}" if args.sample_train or args.sample_val else "")
-        pool = sample_pool(args.sample_train, args.sample_val) if args.sample_train or args.sample_val else None
+            f"sample{args.sample_train}-{args.sample_val}" if sampled else "")
+        pool = sample_pool(args.sample_train, args.sample_val) if sampled else None
         for representation in args.representations.split(","):
             for detector in args.detectors.split(","):
                 file = args.out / f"{cell_name(detector, representation, extra)}.json"
